@@ -1,0 +1,61 @@
+# smtpmail.h - build, test and demo.
+#   make demo    render a sample trading alert and show it as a mail client would
+#   make test    every check; the last line is "N passed, N failed"
+#   make         the command-line tool, build/smtpmail-send
+
+CC      ?= cc
+CXX     ?= c++
+PYTHON  ?= /usr/bin/python3
+BUILD   := build
+
+WARN    := -Wall -Wextra -Wpedantic -Werror -Wshadow -Wstrict-prototypes \
+           -Wmissing-prototypes -Wcast-qual -Wformat=2 -Wundef -Wvla \
+           -Wwrite-strings -Wconversion -Wsign-conversion
+CFLAGS  ?= -O2 -g
+ALL_CFLAGS := -std=c99 $(WARN) $(CFLAGS) -I.
+CXXWARN := -Wall -Wextra -Wpedantic -Werror -Wshadow -Wcast-qual -Wconversion
+
+.PHONY: all examples test demo deps clean
+all: $(BUILD)/smtpmail-send
+
+examples: $(BUILD)/smtpmail-send
+
+$(BUILD):
+	@mkdir -p $(BUILD)
+
+$(BUILD)/smtpmail-send: examples/smtpmail-send.c smtpmail.h | $(BUILD)
+	$(CC) $(ALL_CFLAGS) $< -o $@
+
+$(BUILD)/test_main: tests/test_main.c smtpmail.h | $(BUILD)
+	$(CC) $(ALL_CFLAGS) $< -o $@
+
+# The same tests built by the other compiler, so both see -Werror.
+$(BUILD)/test_main_clang: tests/test_main.c smtpmail.h | $(BUILD)
+	clang $(ALL_CFLAGS) $< -o $@
+
+# The QUICK START block of the header, compiled and run as it stands.
+$(BUILD)/quick_start.c: smtpmail.h | $(BUILD)
+	sed -n '/^<quick-start>$$/,/^<\/quick-start>$$/p' smtpmail.h | sed '1d;$$d' > $@
+
+$(BUILD)/quick_start: $(BUILD)/quick_start.c
+	$(CC) $(ALL_CFLAGS) $< -o $@
+
+# The header as C++: API-only and with the implementation.
+$(BUILD)/cpp_test: tests/cpp_test.cpp smtpmail.h | $(BUILD)
+	$(CXX) -std=c++11 $(CXXWARN) -I. $< -o $@
+
+# Two translation units: the implementation in one, the API in the other.
+$(BUILD)/link_test: tests/link_impl.c tests/link_main.c smtpmail.h | $(BUILD)
+	$(CC) $(ALL_CFLAGS) tests/link_impl.c tests/link_main.c -o $@
+
+deps:
+	@sh tests/deps.sh
+
+test: deps
+	@sh tests/run.sh "$(MAKE)" "$(PYTHON)"
+
+demo: deps $(BUILD)/smtpmail-send
+	@sh examples/demo.sh $(BUILD)/smtpmail-send "$(PYTHON)"
+
+clean:
+	rm -rf $(BUILD)

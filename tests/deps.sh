@@ -1,0 +1,30 @@
+#!/bin/sh
+# Makes sure the tools `make test` and `make demo` use are installed. As root
+# on Debian or Ubuntu it installs what is missing with apt-get; otherwise it
+# stops and prints the exact command to run.
+set -eu
+
+missing=""
+need() { # need COMMAND PACKAGE
+    command -v "$1" >/dev/null 2>&1 || missing="$missing $2"
+}
+need cc gcc
+need c++ g++
+need clang clang
+need sed sed
+# Debian's own python3: the one on PATH may be another build (pyenv, conda).
+[ -x /usr/bin/python3 ] || missing="$missing python3"
+
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "deps: installing$missing"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    # shellcheck disable=SC2086
+    apt-get install -y -qq --no-install-recommends $missing >/dev/null
+    exit 0
+fi
+echo "deps: missing$missing. Install them with:" >&2
+echo "    sudo apt-get install$missing" >&2
+exit 1

@@ -1,0 +1,77 @@
+#!/bin/sh
+# Runs every check of `make test` and ends with the line "N passed, N failed".
+# Usage: tests/run.sh MAKE PYTHON
+set -u
+MAKE=${1:-make}
+PYTHON=${2:-/usr/bin/python3}
+passed=0
+failed=0
+failures=""
+
+ok()   { passed=$((passed + 1)); echo "ok   $1"; }
+bad()  { failed=$((failed + 1)); failures="$failures
+  $1"; echo "FAIL $1"; }
+
+# A build step counts as one check.
+build() { # build NAME TARGET
+    if $MAKE --no-print-directory -s "$2"; then ok "build: $1"; else bad "build: $1"; fi
+}
+
+# A suite prints "N passed, M failed" last; its counts are added to ours.
+suite() { # suite NAME COMMAND...
+    name=$1
+    shift
+    out=$("$@" 2>&1)
+    status=$?
+    printf '%s\n' "$out"
+    line=$(printf '%s\n' "$out" | tail -n 1)
+    p=$(printf '%s' "$line" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1/p')
+    f=$(printf '%s' "$line" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\2/p')
+    if [ -z "$p" ]; then
+        bad "$name: no summary line (exit $status)"
+        return
+    fi
+    passed=$((passed + p))
+    failed=$((failed + f))
+    if [ "$f" != 0 ] || [ "$status" != 0 ]; then
+        failures="$failures
+  $name: $f failed (exit $status)"
+        [ "$f" = 0 ] && failed=$((failed + 1))
+    fi
+}
+
+# A program that must exit 0 counts as one check.
+run() { # run NAME COMMAND...
+    name=$1
+    shift
+    if out=$("$@" 2>&1); then ok "$name"; else printf '%s\n' "$out"; bad "$name"; fi
+}
+
+echo "== build (gcc and clang, -std=c99 -Werror; C++; two translation units)"
+build "smtpmail-send (gcc)" build/smtpmail-send
+build "unit tests (gcc)" build/test_main
+build "unit tests (clang)" build/test_main_clang
+build "header as C++" build/cpp_test
+build "two-TU link" build/link_test
+build "quick start from the header" build/quick_start
+
+echo "== unit tests (gcc build)"
+if [ -x build/test_main ]; then suite "unit tests" ./build/test_main; fi
+echo "== unit tests (clang build)"
+if [ -x build/test_main_clang ]; then run "unit tests, clang build" ./build/test_main_clang; fi
+echo "== header as C++, two-TU link, quick start"
+[ -x build/cpp_test ] && run "C++ render" ./build/cpp_test
+[ -x build/link_test ] && run "two-TU program" ./build/link_test
+[ -x build/quick_start ] && run "quick start output" sh -c \
+    './build/quick_start | grep -q "^Subject: =?UTF-8?B?" && ./build/quick_start | grep -q "^Signal: BUY rb2405"'
+
+echo "== oracle: Python's email package reads what the builder wrote"
+if [ -x build/smtpmail-send ]; then
+    suite "oracle" "$PYTHON" tests/oracle.py build/smtpmail-send
+else
+    bad "oracle: build/smtpmail-send missing"
+fi
+
+[ -n "$failures" ] && printf 'failed:%s\n' "$failures"
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]
