@@ -59,3 +59,11 @@ demo: deps $(BUILD)/smtpmail-send
 
 clean:
 	rm -rf $(BUILD)
+
+# Two threads rendering at once (POSIX threads).
+$(BUILD)/thread_test: tests/thread_test.c smtpmail.h | $(BUILD)
+	$(CC) $(ALL_CFLAGS) -D_POSIX_C_SOURCE=200112L -pthread $< -o $@
+
+# The implementation's object must define nothing but smtpmail_ names.
+$(BUILD)/link_impl.o: tests/link_impl.c smtpmail.h | $(BUILD)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@

@@ -109,7 +109,7 @@ HOOKS
 
 COMPILE-TIME OPTIONS (define before the implementation include)
    SMTPMAIL_STATIC          make every function static (default: extern)
-   SMTPMAIL_NO_STDIO        no <stdio.h> file access: attachments come from
+   SMTPMAIL_NO_STDIO        no file access (fopen): attachments come from
                             memory or a read callback (default: off)
    SMTPMAIL_OUTPUT_BUFFER   bytes buffered before each write callback
                             (default 2048, at least 80)
@@ -224,9 +224,9 @@ typedef struct smtpmail_hooks {
     void *user_data;                                /* passed to every hook */
 } smtpmail_hooks;
 
-/* Receives the rendered message in order, in pieces of any size. Return 0
-   to go on; a negative smtpmail_result is passed back to the caller as is;
-   any other value stops the output with SMTPMAIL_ERR_WRITE. */
+/* Receives the rendered message in order, in pieces of at most
+   SMTPMAIL_OUTPUT_BUFFER bytes. Return 0 to go on; any other value stops
+   the output, and the call returns SMTPMAIL_ERR_WRITE. */
 typedef int (*smtpmail_write_fn)(const void *data, size_t len, void *user_data);
 
 /* Supplies attachment bytes: copy up to `cap` bytes into `buf`, set *got
@@ -352,11 +352,10 @@ SMTPMAIL_API smtpmail_result smtpmail_header_encode(const char *name,
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <stdio.h> /* snprintf always; files only without SMTPMAIL_NO_STDIO */
 #ifndef SMTPMAIL_NO_STDIO
 #  include <errno.h>
-#  include <stdio.h>
 #endif
-#include <stdio.h> /* vsnprintf for error messages, also under NO_STDIO */
 
 #ifndef SMTPMAIL_OUTPUT_BUFFER
 #  define SMTPMAIL_OUTPUT_BUFFER 2048
@@ -391,6 +390,10 @@ SMTPMAIL_API smtpmail_result smtpmail_header_encode(const char *name,
 #define SMTPMAIL__FILENAME_MAX 255  /* attachment names, bytes */
 #define SMTPMAIL__ADDR_MAX 254      /* RFC 5321 4.5.3.1.3 path, less <> */
 #define SMTPMAIL__HNAME_MAX 76      /* header names */
+/* Longest plain word in a Subject: " word" fits a folded 78-column line. */
+#define SMTPMAIL__SUBJECT_WORD (SMTPMAIL__FOLD - 1)
+/* ... and in a custom header: "Name: word" fits 998 octets. */
+#define SMTPMAIL__HEADER_WORD (SMTPMAIL__LINE_MAX - SMTPMAIL__HNAME_MAX - 3)
 
 #define SMTPMAIL__UNUSED(x) ((void)(x))
 
@@ -621,9 +624,9 @@ static int smtpmail__out_flush(smtpmail__out *o)
     if (o->result == 0 && !o->direct && o->len > 0) {
         int r = o->write(o->buf, o->len, o->user_data);
         if (r != 0) {
-            o->result = r < 0 && r >= -99 ? r : SMTPMAIL_ERR_WRITE;
-            smtpmail__fail(o->err, (smtpmail_result)o->result, "",
-                           "the write callback failed (%d)", r);
+            o->result = SMTPMAIL_ERR_WRITE;
+            smtpmail__fail(o->err, SMTPMAIL_ERR_WRITE, "",
+                           "the write callback failed (it returned %d)", r);
             if (o->err) o->err->stage = SMTPMAIL_STAGE_OUTPUT;
         }
     }
@@ -750,6 +753,17 @@ static void smtpmail__hdr_ewords(smtpmail__hdr *h, const char *ws, size_t ws_len
                                  const unsigned char *s, size_t len)
 {
     char word[SMTPMAIL__EWORD_MAX + 1];
+    if (h->col > h->start) {
+        /* Start on a new line rather than split a run that would fit one
+           word there, or leave a stub on this line: some decoders (Python
+           3.11's address parser among them) keep the space that RFC 2047
+           6.2 says to drop between encoded-words. */
+        size_t whole = 12 + (len + 2) / 3 * 4, room = smtpmail__hdr_room(h, ws_len);
+        if (whole > room && (whole <= SMTPMAIL__EWORD_MAX || room < 40)) {
+            smtpmail__out_crlf(h->o);
+            h->col = h->start = 0;
+        }
+    }
     while (len > 0) {
         size_t take = smtpmail__eword_take(s, len, smtpmail__hdr_room(h, ws_len));
         size_t n;
@@ -806,10 +820,11 @@ static size_t smtpmail__skip_wsp(const unsigned char *s, size_t i, size_t len)
    become one run of encoded-words; plain words stay readable and the
    whitespace around them is kept literally, so unfolding and decoding give
    back the exact text. Leading and trailing whitespace go inside an
-   encoded-word, since parsers trim it from plain values. With encode_long,
-   plain words too long for a folded line are encoded as well (the Subject:
-   every line then stays within 78 columns). */
-static void smtpmail__hdr_unstructured(smtpmail__hdr *h, const char *text, int encode_long)
+   encoded-word, since parsers trim it from plain values. Plain words longer
+   than max_word are encoded as well: 77 keeps every line of a Subject
+   within 78 columns; custom headers, which may be structured, keep long
+   words readable up to what a 998-octet line can hold. */
+static void smtpmail__hdr_unstructured(smtpmail__hdr *h, const char *text, size_t max_word)
 {
     const unsigned char *s = (const unsigned char *)text;
     size_t len = strlen(text), i = 0, k;
@@ -827,7 +842,7 @@ static void smtpmail__hdr_unstructured(smtpmail__hdr *h, const char *text, int e
         w1 = i;
         last = smtpmail__skip_wsp(s, w1, len) == len;
         enc = smtpmail__word_needs_encoding(s + w0, w1 - w0) ||
-              (encode_long && w1 - w0 > SMTPMAIL__FOLD - 1) ||
+              w1 - w0 > max_word ||
               (k == 0 && w0 > 0) || (last && w1 < len);
         sep = k == 0 ? " " : text + ws;
         sep_len = k == 0 ? 1 : w0 - ws;
@@ -842,7 +857,7 @@ static void smtpmail__hdr_unstructured(smtpmail__hdr *h, const char *text, int e
             while (c < len && !smtpmail__is_wsp(s[c])) c++;
             c_last = smtpmail__skip_wsp(s, c, len) == len;
             if (!(smtpmail__word_needs_encoding(s + b, c - b) ||
-                  (encode_long && c - b > SMTPMAIL__FOLD - 1) || (c_last && c < len)))
+                  c - b > max_word || (c_last && c < len)))
                 break;
             w1 = c;
             last = c_last;
@@ -1828,7 +1843,7 @@ static smtpmail_result smtpmail__render(const smtpmail_message *m, const smtpmai
     smtpmail__hdr_addresses(o, "Cc", m->cc, m->cc_count);
     if (m->subject) {
         smtpmail__hdr_begin(&h, o, "Subject");
-        smtpmail__hdr_unstructured(&h, m->subject, 1);
+        smtpmail__hdr_unstructured(&h, m->subject, SMTPMAIL__SUBJECT_WORD);
         smtpmail__hdr_end(&h);
     }
     smtpmail__out_str(o, "Message-ID: <");
@@ -1838,7 +1853,7 @@ static smtpmail_result smtpmail__render(const smtpmail_message *m, const smtpmai
     smtpmail__out_str(o, ">\r\n");
     for (i = 0; i < m->header_count; i++) {
         smtpmail__hdr_begin(&h, o, m->headers[i].name);
-        smtpmail__hdr_unstructured(&h, m->headers[i].value, 0);
+        smtpmail__hdr_unstructured(&h, m->headers[i].value, SMTPMAIL__HEADER_WORD);
         smtpmail__hdr_end(&h);
     }
     smtpmail__out_str(o, "MIME-Version: 1.0\r\n");
@@ -2055,7 +2070,7 @@ SMTPMAIL_API smtpmail_result smtpmail_header_encode(const char *name, const char
     if ((r = smtpmail__check_header(err, &one, "header", 1)) != 0) return r;
     smtpmail__out_direct(&o, dst, cap, err);
     smtpmail__hdr_begin(&h, &o, name);
-    smtpmail__hdr_unstructured(&h, value, 1);
+    smtpmail__hdr_unstructured(&h, value, SMTPMAIL__SUBJECT_WORD);
     smtpmail__hdr_end(&h);
     return smtpmail__out_direct_end(&o, (smtpmail_result)o.result, dst_len, err);
 }

@@ -12,6 +12,7 @@ need cc gcc
 need c++ g++
 need clang clang
 need sed sed
+need nm binutils
 # Debian's own python3: the one on PATH may be another build (pyenv, conda).
 [ -x /usr/bin/python3 ] || missing="$missing python3"
 

@@ -54,6 +54,8 @@ build "unit tests (clang)" build/test_main_clang
 build "header as C++" build/cpp_test
 build "two-TU link" build/link_test
 build "quick start from the header" build/quick_start
+build "thread test (pthreads)" build/thread_test
+build "implementation object" build/link_impl.o
 
 echo "== unit tests (gcc build)"
 if [ -x build/test_main ]; then suite "unit tests" ./build/test_main; fi
@@ -64,6 +66,12 @@ echo "== header as C++, two-TU link, quick start"
 [ -x build/link_test ] && run "two-TU program" ./build/link_test
 [ -x build/quick_start ] && run "quick start output" sh -c \
     './build/quick_start | grep -q "^Subject: =?UTF-8?B?" && ./build/quick_start | grep -q "^Signal: BUY rb2405"'
+
+echo "== threads, exported symbols"
+[ -x build/thread_test ] && run "two threads render independently" ./build/thread_test
+[ -f build/link_impl.o ] && run "only smtpmail_ symbols exported" sh -c \
+    'syms=$(nm -g --defined-only build/link_impl.o | awk "{print \$3}");
+     [ -n "$syms" ] && ! printf "%s\n" "$syms" | grep -v "^smtpmail_"'
 
 echo "== oracle: Python's email package reads what the builder wrote"
 if [ -x build/smtpmail-send ]; then

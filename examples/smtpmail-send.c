@@ -1,0 +1,564 @@
+/* smtpmail-send - build an e-mail from the command line with smtpmail.h,
+   an example to read and a tool for scripts:
+
+     smtpmail-send --from "Alert Bot <bot@example.com>" --to ops@example.com \
+         --subject "Disk 91% full" --text-file report.txt \
+         --attach "df.csv;type=text/csv" --dry-run > message.eml
+
+   Exit status: 0 done; 1 usage error; 2 the message is wrong (bad address,
+   header injection, invalid UTF-8, unreadable file), with one line on
+   stderr. Only ISO C99 and smtpmail.h, so it also builds with MinGW. */
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef _WIN32
+#include <fcntl.h>
+#include <io.h>
+#endif
+
+#define SMTPMAIL_IMPLEMENTATION
+#include "smtpmail.h"
+
+#define EXIT_USAGE 1    /* bad command line */
+#define EXIT_MESSAGE 2  /* the message cannot be built */
+#define DONE (-1)       /* --help was shown: stop, exit status 0 */
+
+static const char usage_text[] =
+    "usage: smtpmail-send --from ADDR --to LIST [options] --dry-run\n"
+    "Builds an e-mail (sending over SMTP is not in this build yet).\n"
+    "\n"
+    "  --from ADDR             sender (required)\n"
+    "  --to, --cc, --bcc LIST  recipients (repeatable; Bcc is not written)\n"
+    "  --subject TEXT          subject (UTF-8)\n"
+    "  --text TEXT             plain-text body\n"
+    "  --text-file PATH        plain-text body from a file (- = stdin)\n"
+    "  --html TEXT             HTML body\n"
+    "  --html-file PATH        HTML body from a file (- = stdin)\n"
+    "  --attach PATH[;type=MIME/TYPE][;name=NAME]\n"
+    "                          attach a file (repeatable)\n"
+    "  --inline PATH;cid=ID[;type=MIME/TYPE][;name=NAME]\n"
+    "                          image for <img src=\"cid:ID\"> (repeatable)\n"
+    "  --header \"Name: value\"  extra header (repeatable)\n"
+    "  --dry-run               write the message to stdout; no network\n"
+    "  -h, --help              show this text\n"
+    "\n"
+    "ADDR is \"Name <user@example.com>\" or user@example.com; put a name\n"
+    "with a comma in double quotes (\\\" and \\\\ escape inside them).\n"
+    "LIST is one ADDR or several separated by commas.\n"
+    "Every --flag VALUE can also be written --flag=VALUE.\n"
+    "Exit status: 0 ok, 1 usage error, 2 bad message or unreadable file.\n";
+
+/* A growing array of `count` elements; see push(). */
+struct list {
+    void *v;
+    size_t count, cap;
+};
+
+/* A body comes from --text/--html (the value) or --*-file (a path). */
+struct body {
+    const char *flag;   /* the flag that gave it; NULL: no body */
+    const char *arg;    /* its value */
+    int is_file;
+};
+
+/* Everything the command line gives. The message only points into it. */
+struct cli {
+    smtpmail_address from;
+    struct list to, cc, bcc;    /* of smtpmail_address */
+    const char *subject;
+    struct body text, html;
+    struct list attachments;    /* of smtpmail_attachment */
+    struct list headers;        /* of smtpmail_header */
+    struct list owned;          /* of char *: copies and file contents */
+    int dry_run;
+};
+
+#if defined(__GNUC__) || defined(__clang__)
+#define PRINTF_LIKE(f, a) __attribute__((format(printf, f, a)))
+#else
+#define PRINTF_LIKE(f, a)
+#endif
+
+/* Prints "smtpmail-send: ..." on stderr and returns `status`. Control
+   characters become '?': the error stays one line whatever the values hold. */
+static int fail(int status, const char *fmt, ...) PRINTF_LIKE(2, 3);
+static int fail(int status, const char *fmt, ...)
+{
+    char line[512];
+    size_t i;
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    for (i = 0; line[i] != '\0'; i++)
+        if ((unsigned char)line[i] < 0x20 || line[i] == 0x7f)
+            line[i] = '?';
+    fprintf(stderr, "smtpmail-send: %s\n", line);
+    return status;
+}
+
+/* ---- memory ------------------------------------------------------------ */
+
+/* Appends n elements of `size` bytes each, growing the array with realloc.
+   Returns 0, or -1 when out of memory (the array is then unchanged). */
+static int push(struct list *l, const void *items, size_t n, size_t size)
+{
+    if (l->cap - l->count < n) {
+        size_t cap = l->cap ? l->cap : 16;
+        void *v;
+
+        while (cap - l->count < n)
+            cap *= 2;
+        if (cap > (size_t)-1 / size || (v = realloc(l->v, cap * size)) == NULL)
+            return -1;
+        l->v = v;
+        l->cap = cap;
+    }
+    memcpy((char *)l->v + l->count * size, items, n * size);
+    l->count += n;
+    return 0;
+}
+
+/* A copy of s that the parsers may cut up in place; freed by cli_free. */
+static char *keep_copy(struct cli *cli, const char *s)
+{
+    char *p = malloc(strlen(s) + 1);
+
+    if (p && push(&cli->owned, &p, 1, sizeof p) == 0)
+        return strcpy(p, s);
+    free(p);
+    return NULL;
+}
+
+static void cli_free(struct cli *cli)
+{
+    char **owned = cli->owned.v;
+    size_t i;
+
+    for (i = 0; i < cli->owned.count; i++)
+        free(owned[i]);
+    free(cli->owned.v);
+    free(cli->to.v);
+    free(cli->cc.v);
+    free(cli->bcc.v);
+    free(cli->attachments.v);
+    free(cli->headers.v);
+}
+
+/* ---- parsing values, in place ------------------------------------------ */
+
+static char *skip_space(char *s)
+{
+    while (*s == ' ' || *s == '\t')
+        s++;
+    return s;
+}
+
+/* Strips spaces and tabs at both ends. */
+static char *trim(char *s)
+{
+    char *end;
+
+    s = skip_space(s);
+    end = s + strlen(s);
+    while (end > s && (end[-1] == ' ' || end[-1] == '\t'))
+        end--;
+    *end = '\0';
+    return s;
+}
+
+/* Cuts s at the first c: returns what follows it, or NULL if there is none. */
+static char *split_at(char *s, char c)
+{
+    char *p = strchr(s, c);
+
+    if (!p)
+        return NULL;
+    *p = '\0';
+    return p + 1;
+}
+
+/* Finds the first c outside "double quotes" (in which \x stands for x).
+   With c == '\0' it finds the end of s, or NULL when a quote is left open. */
+static char *find_unquoted(char *s, char c)
+{
+    int quoted = 0;
+
+    for (;; s++) {
+        if (*s == '\0')
+            return (c == '\0' && !quoted) ? s : NULL;
+        if (quoted && *s == '\\' && s[1] != '\0')
+            s++;
+        else if (*s == '"')
+            quoted = !quoted;
+        else if (!quoted && *s == c)
+            return s;
+    }
+}
+
+/* Drops the double quotes of a display name and resolves \" and \\ inside
+   them: "\"Doe, John\"" becomes "Doe, John". */
+static char *unquote(char *s)
+{
+    char *r, *w = s;
+    int quoted = 0;
+
+    for (r = s; *r != '\0'; r++) {
+        if (*r == '"') {
+            quoted = !quoted;
+            continue;
+        }
+        if (quoted && *r == '\\' && r[1] != '\0')
+            r++;
+        *w++ = *r;
+    }
+    *w = '\0';
+    return s;
+}
+
+/* Parses one mailbox: `Name <addr>`, `"Doe, John" <addr>` or a bare `addr`.
+   Returns NULL, or why it is not a mailbox. This only finds the parts; the
+   library checks the address itself. */
+static const char *parse_mailbox(char *s, smtpmail_address *out)
+{
+    char *lt, *gt, *addr, *name;
+
+    s = trim(s);
+    if (*s == '\0')
+        return "empty address";
+    if (!find_unquoted(s, '\0'))
+        return "unterminated quote";
+    lt = find_unquoted(s, '<');
+    if (!lt) {
+        out->name = NULL;
+        out->addr = s;
+        return NULL;
+    }
+    gt = strchr(lt + 1, '>');
+    if (!gt)
+        return "missing '>'";
+    if (*skip_space(gt + 1) != '\0')
+        return "text after '>'";
+    *lt = '\0';
+    *gt = '\0';
+    addr = trim(lt + 1);
+    if (*addr == '\0')
+        return "empty <>";
+    name = unquote(trim(s));
+    out->name = *name != '\0' ? name : NULL;
+    out->addr = addr;
+    return NULL;
+}
+
+/* Adds the mailboxes of a comma-separated list (commas inside quotes do
+   not split) to `list`. Empty elements are skipped; an empty list is not. */
+static const char *parse_list(char *s, struct list *list)
+{
+    size_t before = list->count;
+
+    while (s) {
+        char *comma = find_unquoted(s, ',');
+        smtpmail_address a;
+        const char *why;
+
+        if (comma)
+            *comma++ = '\0';
+        if (*skip_space(s) != '\0') {
+            if ((why = parse_mailbox(s, &a)) != NULL)
+                return why;
+            if (push(list, &a, 1, sizeof a) != 0)
+                return "out of memory";
+        }
+        s = comma;
+    }
+    return list->count == before ? "no address" : NULL;
+}
+
+/* Parses "PATH[;type=MIME/TYPE][;name=NAME][;cid=ID]". cid= is for --inline
+   only, and required there. Returns NULL, or why not. */
+static const char *parse_attach_spec(char *spec, int is_inline,
+                                     smtpmail_attachment *a)
+{
+    char *next = split_at(spec, ';');
+
+    memset(a, 0, sizeof *a);
+    a->path = spec;
+    if (*spec == '\0')
+        return "no file path";
+    while (next) {
+        char *opt = skip_space(next), *val;
+        const char **slot = NULL;
+
+        next = split_at(opt, ';');
+        val = split_at(opt, '=');
+        if (val && strcmp(opt, "type") == 0)
+            slot = &a->content_type;
+        else if (val && strcmp(opt, "name") == 0)
+            slot = &a->filename;
+        else if (val && is_inline && strcmp(opt, "cid") == 0)
+            slot = &a->content_id;
+        if (!slot)
+            return is_inline ? "expected type=, name= or cid= after ';'"
+                             : "expected type= or name= after ';'";
+        if (*slot)
+            return "option given twice";
+        if (*val == '\0')
+            return "empty option value";
+        *slot = val;
+    }
+    return is_inline && !a->content_id ? "cid=ID is required" : NULL;
+}
+
+/* "Name: value", split at the first ':'; spaces after it are dropped. */
+static const char *parse_header(char *s, smtpmail_header *h)
+{
+    char *value = split_at(s, ':');
+
+    if (!value || *s == '\0')
+        return "expected \"Name: value\"";
+    h->name = s;
+    h->value = skip_space(value);
+    return NULL;
+}
+
+/* ---- the command line -------------------------------------------------- */
+
+static const struct flag {
+    const char *name;
+    int has_value;
+} flags[] = {
+    {"--from", 1}, {"--to", 1}, {"--cc", 1}, {"--bcc", 1}, {"--subject", 1},
+    {"--text", 1}, {"--text-file", 1}, {"--html", 1}, {"--html-file", 1},
+    {"--attach", 1}, {"--inline", 1}, {"--header", 1},
+    {"--dry-run", 0}, {"--help", 0}, {"-h", 0}
+};
+
+/* The flag named by arg[0..len), or NULL. */
+static const struct flag *find_flag(const char *arg, size_t len)
+{
+    size_t i;
+
+    for (i = 0; i < sizeof flags / sizeof flags[0]; i++)
+        if (strlen(flags[i].name) == len &&
+            memcmp(flags[i].name, arg, len) == 0)
+            return &flags[i];
+    return NULL;
+}
+
+static int set_body(struct body *b, const char *flag, const char *value)
+{
+    if (b->flag)
+        return fail(EXIT_USAGE, "two sources for one body: %s and %s",
+                    b->flag, flag);
+    b->flag = flag;
+    b->arg = value;
+    b->is_file = strstr(flag, "-file") != NULL;
+    return 0;
+}
+
+/* Applies one flag. Values that need parsing are parsed in a copy, so the
+   error can quote the value as given. Returns 0, DONE or an exit status. */
+static int apply_flag(struct cli *cli, const char *flag, const char *value)
+{
+    char *copy = NULL;
+    const char *why = NULL;
+    smtpmail_attachment a;
+    smtpmail_header h;
+
+    if (strcmp(flag, "--help") == 0 || strcmp(flag, "-h") == 0) {
+        fputs(usage_text, stdout);
+        return DONE;
+    }
+    if (strcmp(flag, "--dry-run") == 0) {
+        cli->dry_run = 1;
+        return 0;
+    }
+    if ((strcmp(flag, "--from") == 0 && cli->from.addr) ||
+        (strcmp(flag, "--subject") == 0 && cli->subject))
+        return fail(EXIT_USAGE, "%s given twice", flag);
+    if (strcmp(flag, "--subject") == 0) {
+        cli->subject = value;
+        return 0;
+    }
+    if (strcmp(flag, "--text") == 0 || strcmp(flag, "--text-file") == 0)
+        return set_body(&cli->text, flag, value);
+    if (strcmp(flag, "--html") == 0 || strcmp(flag, "--html-file") == 0)
+        return set_body(&cli->html, flag, value);
+
+    if ((copy = keep_copy(cli, value)) == NULL)
+        why = "out of memory";
+    else if (strcmp(flag, "--from") == 0)
+        why = parse_mailbox(copy, &cli->from);
+    else if (strcmp(flag, "--to") == 0)
+        why = parse_list(copy, &cli->to);
+    else if (strcmp(flag, "--cc") == 0)
+        why = parse_list(copy, &cli->cc);
+    else if (strcmp(flag, "--bcc") == 0)
+        why = parse_list(copy, &cli->bcc);
+    else if (strcmp(flag, "--header") == 0) {
+        why = parse_header(copy, &h);
+        if (!why && push(&cli->headers, &h, 1, sizeof h) != 0)
+            why = "out of memory";
+    } else {    /* --attach or --inline */
+        why = parse_attach_spec(copy, strcmp(flag, "--inline") == 0, &a);
+        if (!why && push(&cli->attachments, &a, 1, sizeof a) != 0)
+            why = "out of memory";
+    }
+    return why ? fail(EXIT_MESSAGE, "%s \"%s\": %s", flag, value, why) : 0;
+}
+
+static int body_is_stdin(const struct body *b)
+{
+    return b->is_file && strcmp(b->arg, "-") == 0;
+}
+
+/* Reads the flags in order ("--flag value" or "--flag=value"), then checks
+   that the required ones are there. Returns 0, DONE or an exit status. */
+static int parse_args(struct cli *cli, int argc, char **argv)
+{
+    int i, rc;
+
+    for (i = 1; i < argc; i++) {
+        const char *arg = argv[i], *value = NULL;
+        size_t len = strcspn(arg, "=");
+        const struct flag *f = find_flag(arg, len);
+
+        if (!f && arg[0] != '-')
+            return fail(EXIT_USAGE, "unexpected argument \"%s\" (see --help)",
+                        arg);
+        if (!f)
+            return fail(EXIT_USAGE, "unknown flag %.*s (see --help)",
+                        (int)len, arg);
+        if (arg[len] == '=' && !f->has_value)
+            return fail(EXIT_USAGE, "%s takes no value", f->name);
+        if (arg[len] == '=')
+            value = arg + len + 1;
+        else if (f->has_value && i + 1 >= argc)
+            return fail(EXIT_USAGE, "%s needs a value", f->name);
+        else if (f->has_value)
+            value = argv[++i];
+        if ((rc = apply_flag(cli, f->name, value)) != 0)
+            return rc;
+    }
+    if (!cli->from.addr)
+        return fail(EXIT_USAGE, "--from is required (see --help)");
+    if (cli->to.count + cli->cc.count + cli->bcc.count == 0)
+        return fail(EXIT_USAGE, "no recipient: give --to, --cc or --bcc");
+    if (body_is_stdin(&cli->text) && body_is_stdin(&cli->html))
+        return fail(EXIT_USAGE,
+                    "only one of --text-file and --html-file may be -");
+    return 0;
+}
+
+/* ---- the message ------------------------------------------------------- */
+
+/* Sets *data from --text/--html (a *len of 0 tells the library to take
+   strlen), or reads the whole file of --text-file/--html-file ("-": stdin)
+   into memory that cli owns. Fine for bodies; the library streams
+   attachments itself. */
+static int load_body(struct cli *cli, const struct body *b,
+                     const char **data, size_t *len)
+{
+    struct list buf = {0};
+    char chunk[4096];
+    int from_stdin, bad, no_memory = 0;
+    size_t got;
+    FILE *f;
+
+    if (!b->is_file) {
+        *data = b->arg;
+        *len = 0;
+        return 0;
+    }
+    from_stdin = strcmp(b->arg, "-") == 0;
+    errno = 0;
+    f = from_stdin ? stdin : fopen(b->arg, "rb");
+    if (!f)
+        return fail(EXIT_MESSAGE, "%s %s: cannot open: %s", b->flag, b->arg,
+                    errno ? strerror(errno) : "unknown error");
+    while (!no_memory && (got = fread(chunk, 1, sizeof chunk, f)) > 0)
+        no_memory = push(&buf, chunk, got, 1) != 0;
+    bad = ferror(f);
+    if (!from_stdin)
+        fclose(f);
+    if (no_memory || push(&buf, "", 1, 1) != 0 ||      /* the final NUL */
+        push(&cli->owned, &buf.v, 1, sizeof buf.v) != 0) {
+        free(buf.v);
+        return fail(EXIT_MESSAGE, "out of memory");
+    }
+    if (bad)
+        return fail(EXIT_MESSAGE, "%s %s: read error", b->flag, b->arg);
+    *data = buf.v;
+    *len = buf.count - 1;
+    return 0;
+}
+
+/* The library's message names the field: "message.to[1].addr ...". */
+static int library_error(smtpmail_result r, const smtpmail_error *err)
+{
+    if (r == SMTPMAIL_ERR_WRITE)
+        return fail(EXIT_MESSAGE, "cannot write to stdout");
+    return fail(EXIT_MESSAGE, "%s",
+                err->message[0] ? err->message : smtpmail_result_str(r));
+}
+
+/* Any non-zero return stops the output with SMTPMAIL_ERR_WRITE. */
+static int write_stdout(const void *data, size_t len, void *user_data)
+{
+    (void)user_data;
+    return fwrite(data, 1, len, stdout) == len ? 0 : -1;
+}
+
+static int run(struct cli *cli)
+{
+    smtpmail_message msg = {0};
+    smtpmail_error err = {0};
+    smtpmail_result r;
+    int rc;
+
+    msg.from = cli->from;
+    msg.to = cli->to.v;    msg.to_count = cli->to.count;
+    msg.cc = cli->cc.v;    msg.cc_count = cli->cc.count;
+    msg.bcc = cli->bcc.v;  msg.bcc_count = cli->bcc.count;
+    msg.subject = cli->subject;
+    msg.attachments = cli->attachments.v;
+    msg.attachment_count = cli->attachments.count;
+    msg.headers = cli->headers.v;  msg.header_count = cli->headers.count;
+    if ((rc = load_body(cli, &cli->text, &msg.text, &msg.text_len)) != 0 ||
+        (rc = load_body(cli, &cli->html, &msg.html, &msg.html_len)) != 0)
+        return rc;
+
+    if (!cli->dry_run) {
+        if ((r = smtpmail_message_check(&msg, &err)) != SMTPMAIL_OK)
+            return library_error(r, &err);
+        return fail(EXIT_USAGE,
+                    "sending is not in this build yet; use --dry-run");
+    }
+    r = smtpmail_message_write(&msg, NULL, write_stdout, NULL, &err);
+    if (r != SMTPMAIL_OK)
+        return library_error(r, &err);
+    if (fflush(stdout) != 0)
+        return fail(EXIT_MESSAGE, "cannot write to stdout");
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    struct cli cli = {0};
+    int rc;
+
+#ifdef _WIN32
+    /* Bodies and the message are bytes: no CRLF translation, no ^Z. */
+    _setmode(_fileno(stdin), _O_BINARY);
+    _setmode(_fileno(stdout), _O_BINARY);
+#endif
+    rc = parse_args(&cli, argc, argv);
+    if (rc == 0)
+        rc = run(&cli);
+    cli_free(&cli);
+    return rc == DONE ? 0 : rc;
+}
