@@ -390,10 +390,6 @@ SMTPMAIL_API smtpmail_result smtpmail_header_encode(const char *name,
 #define SMTPMAIL__FILENAME_MAX 255  /* attachment names, bytes */
 #define SMTPMAIL__ADDR_MAX 254      /* RFC 5321 4.5.3.1.3 path, less <> */
 #define SMTPMAIL__HNAME_MAX 76      /* header names */
-/* Longest plain word in a Subject: " word" fits a folded 78-column line. */
-#define SMTPMAIL__SUBJECT_WORD (SMTPMAIL__FOLD - 1)
-/* ... and in a custom header: "Name: word" fits 998 octets. */
-#define SMTPMAIL__HEADER_WORD (SMTPMAIL__LINE_MAX - SMTPMAIL__HNAME_MAX - 3)
 
 #define SMTPMAIL__UNUSED(x) ((void)(x))
 
@@ -815,16 +811,26 @@ static size_t smtpmail__skip_wsp(const unsigned char *s, size_t i, size_t len)
     return i;
 }
 
+/* Room on a line for separator + token: a token can always move to a new
+   line, except while nothing follows the field name (see hdr_ewords). */
+static size_t smtpmail__hdr_fit(const smtpmail__hdr *h, size_t sep_len, size_t line_max)
+{
+    size_t used = sep_len + (h->col > h->start ? 0 : h->col);
+    return used < line_max ? line_max - used : 0;
+}
+
 /* Writes unstructured text (RFC 5322 3.2.5, RFC 2047 5(1)) as the body of a
    header field. Words that need encoding, with the whitespace between them,
    become one run of encoded-words; plain words stay readable and the
    whitespace around them is kept literally, so unfolding and decoding give
    back the exact text. Leading and trailing whitespace go inside an
-   encoded-word, since parsers trim it from plain values. Plain words longer
-   than max_word are encoded as well: 77 keeps every line of a Subject
-   within 78 columns; custom headers, which may be structured, keep long
-   words readable up to what a 998-octet line can hold. */
-static void smtpmail__hdr_unstructured(smtpmail__hdr *h, const char *text, size_t max_word)
+   encoded-word, since parsers trim it from plain values, and so does all
+   but one character of the whitespace before a run, so that a long gap
+   cannot overfill a folded line. A plain word that cannot fit a line of
+   line_max octets is encoded too: 78 for the Subject (every line stays
+   within 78 columns), 998 for custom headers, which may be structured and
+   keep long words readable. */
+static void smtpmail__hdr_unstructured(smtpmail__hdr *h, const char *text, size_t line_max)
 {
     const unsigned char *s = (const unsigned char *)text;
     size_t len = strlen(text), i = 0, k;
@@ -841,11 +847,11 @@ static void smtpmail__hdr_unstructured(smtpmail__hdr *h, const char *text, size_
         while (i < len && !smtpmail__is_wsp(s[i])) i++;
         w1 = i;
         last = smtpmail__skip_wsp(s, w1, len) == len;
-        enc = smtpmail__word_needs_encoding(s + w0, w1 - w0) ||
-              w1 - w0 > max_word ||
-              (k == 0 && w0 > 0) || (last && w1 < len);
         sep = k == 0 ? " " : text + ws;
         sep_len = k == 0 ? 1 : w0 - ws;
+        enc = smtpmail__word_needs_encoding(s + w0, w1 - w0) ||
+              w1 - w0 > smtpmail__hdr_fit(h, sep_len, line_max) ||
+              (k == 0 && w0 > 0) || (last && w1 < len);
         if (!enc) {
             smtpmail__hdr_token(h, sep, sep_len, text + w0, w1 - w0);
             continue;
@@ -856,14 +862,19 @@ static void smtpmail__hdr_unstructured(smtpmail__hdr *h, const char *text, size_
             int c_last;
             while (c < len && !smtpmail__is_wsp(s[c])) c++;
             c_last = smtpmail__skip_wsp(s, c, len) == len;
-            if (!(smtpmail__word_needs_encoding(s + b, c - b) ||
-                  c - b > max_word || (c_last && c < len)))
+            if (!(smtpmail__word_needs_encoding(s + b, c - b) || (c_last && c < len) ||
+                  (b - w1) + (c - b) >= line_max))
                 break;
             w1 = c;
             last = c_last;
         }
         if (last) w1 = len;
-        if (k == 0) w0 = 0;
+        if (k == 0) {
+            w0 = 0;
+        } else if (sep_len > 1) {
+            w0 = ws + 1;
+            sep_len = 1;
+        }
         smtpmail__hdr_ewords(h, sep, sep_len, s + w0, w1 - w0);
         i = w1;
     }
@@ -893,7 +904,7 @@ static void smtpmail__hdr_phrase(smtpmail__hdr *h, const char *name)
             !(c == ' ' && i > 0 && i + 1 < len && s[i + 1] != ' '))
             atoms = 0;
     }
-    if (encode || quoted_len > SMTPMAIL__FOLD - 1) {
+    if (encode || quoted_len > smtpmail__hdr_fit(h, 1, SMTPMAIL__FOLD)) {
         smtpmail__hdr_ewords(h, " ", 1, s, len);
     } else if (atoms) {
         size_t a = 0;
@@ -1807,6 +1818,7 @@ static smtpmail_result smtpmail__render(const smtpmail_message *m, const smtpmai
     const char *domain;
     size_t i;
     int off = 0, need_chunk = 0;
+    int64_t now;
 
     memset(&c, 0, sizeof c);
     c.m = m;
@@ -1830,7 +1842,8 @@ static smtpmail_result smtpmail__render(const smtpmail_message *m, const smtpmai
     smtpmail__hex_str(c.boundary + 2, rnd, 12);
     memcpy(c.boundary + 26, "_m", 3);
     smtpmail__hex_str(id, rnd + 12, 16);
-    smtpmail__format_date(smtpmail__now(hooks, &off), off, date);
+    now = smtpmail__now(hooks, &off); /* sets off: call it first */
+    smtpmail__format_date(now, off, date);
     domain = strrchr(m->from.addr, '@') + 1;
 
     /* RFC 5322 3.6: the header block. */
@@ -1843,7 +1856,7 @@ static smtpmail_result smtpmail__render(const smtpmail_message *m, const smtpmai
     smtpmail__hdr_addresses(o, "Cc", m->cc, m->cc_count);
     if (m->subject) {
         smtpmail__hdr_begin(&h, o, "Subject");
-        smtpmail__hdr_unstructured(&h, m->subject, SMTPMAIL__SUBJECT_WORD);
+        smtpmail__hdr_unstructured(&h, m->subject, SMTPMAIL__FOLD);
         smtpmail__hdr_end(&h);
     }
     smtpmail__out_str(o, "Message-ID: <");
@@ -1853,7 +1866,7 @@ static smtpmail_result smtpmail__render(const smtpmail_message *m, const smtpmai
     smtpmail__out_str(o, ">\r\n");
     for (i = 0; i < m->header_count; i++) {
         smtpmail__hdr_begin(&h, o, m->headers[i].name);
-        smtpmail__hdr_unstructured(&h, m->headers[i].value, SMTPMAIL__HEADER_WORD);
+        smtpmail__hdr_unstructured(&h, m->headers[i].value, SMTPMAIL__LINE_MAX);
         smtpmail__hdr_end(&h);
     }
     smtpmail__out_str(o, "MIME-Version: 1.0\r\n");
@@ -2070,7 +2083,7 @@ SMTPMAIL_API smtpmail_result smtpmail_header_encode(const char *name, const char
     if ((r = smtpmail__check_header(err, &one, "header", 1)) != 0) return r;
     smtpmail__out_direct(&o, dst, cap, err);
     smtpmail__hdr_begin(&h, &o, name);
-    smtpmail__hdr_unstructured(&h, value, SMTPMAIL__SUBJECT_WORD);
+    smtpmail__hdr_unstructured(&h, value, SMTPMAIL__FOLD);
     smtpmail__hdr_end(&h);
     return smtpmail__out_direct_end(&o, (smtpmail_result)o.result, dst_len, err);
 }
