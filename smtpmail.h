@@ -66,7 +66,10 @@ THE MESSAGE
      readable; words with non-ASCII bytes become RFC 2047 encoded-words
      (UTF-8, "B"), each at most 75 characters, never splitting a UTF-8
      sequence, and lines are folded at 78 columns. Subject words longer
-     than a line are encoded too, so a Subject never needs a longer line.
+     than a line are encoded too, so a Subject never needs a longer line;
+     in custom headers (which may be structured) long ASCII words stay as
+     they are, on a line of up to 998 octets. An address longer than a line
+     also keeps its own line.
    - Non-ASCII or long attachment file names: RFC 2231 filename* (with
      continuations) plus an RFC 2047 name= fallback for clients such as
      QQ Mail that read only that one. The fallback is one encoded-word on

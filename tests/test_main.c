@@ -1877,6 +1877,57 @@ typedef struct test_case {
     void (*fn)(void);
 } test_case;
 
+/* smtpmail_message_save: the file holds exactly what the write callback
+   gets; a bad message creates no file; an uncreatable path is an error
+   with errno. */
+static void test_save_file(void)
+{
+    smtpmail_message m = base_msg();
+    smtpmail_error err;
+    env e;
+    smtpmail_hooks h = fixed_hooks(&e);
+    sink want = {0};
+    char path[512], bad_path[600];
+    FILE *f;
+    char *got;
+    long n;
+    CHECK(render(&m, &want, &err) == SMTPMAIL_OK);
+    temp_path(path, sizeof path, "save");
+    CHECK(smtpmail_message_save(&m, &h, path, &err) == SMTPMAIL_OK);
+    f = fopen(path, "rb");
+    CHECK(f != NULL);
+    if (f) {
+        fseek(f, 0, SEEK_END);
+        n = ftell(f);
+        fseek(f, 0, SEEK_SET);
+        got = (char *)xmalloc((size_t)n + 1);
+        CHECK(fread(got, 1, (size_t)n, f) == (size_t)n);
+        got[n] = '\0';
+        fclose(f);
+        CHECK((size_t)n == want.len);
+        CHECK_STR(got, want.data);
+        free(got);
+    }
+    remove(path);
+
+    /* A bad message: an error naming the field, and no file left behind. */
+    m.subject = "two\nlines";
+    CHECK(smtpmail_message_save(&m, &h, path, &err) == SMTPMAIL_ERR_HEADER_INJECTION);
+    CHECK_STR(err.field, "message.subject");
+    f = fopen(path, "rb");
+    CHECK(f == NULL);
+    if (f) fclose(f);
+
+    /* A directory that does not exist. */
+    m.subject = "ok";
+    snprintf(bad_path, sizeof bad_path, "%s.missing-dir/x.eml", path);
+    memset(&err, 0, sizeof err);
+    CHECK(smtpmail_message_save(&m, &h, bad_path, &err) == SMTPMAIL_ERR_WRITE);
+    CHECK(err.sys_error != 0);
+    CHECK(strstr(err.message, "x.eml") != NULL);
+    sink_free(&want);
+}
+
 #define T(name) {#name, test_##name}
 static const test_case k_tests[] = {
     T(base64_vectors),
@@ -1911,6 +1962,7 @@ static const test_case k_tests[] = {
     T(filenames),
     T(display_names),
     T(result_str),
+    T(save_file),
 };
 
 int main(int argc, char **argv)
