@@ -12,7 +12,9 @@ WARN    := -Wall -Wextra -Wpedantic -Werror -Wshadow -Wstrict-prototypes \
            -Wmissing-prototypes -Wcast-qual -Wformat=2 -Wundef -Wvla \
            -Wwrite-strings -Wconversion -Wsign-conversion
 CFLAGS  ?= -O2 -g
-ALL_CFLAGS := -std=c99 $(WARN) $(CFLAGS) -I.
+# -std=c99 hides POSIX: the socket code needs _POSIX_C_SOURCE (see the header).
+ALL_CFLAGS := -std=c99 -D_POSIX_C_SOURCE=200112L $(WARN) $(CFLAGS) -I.
+TLS_LIBS ?= -lmbedtls -lmbedx509 -lmbedcrypto
 CXXWARN := -Wall -Wextra -Wpedantic -Werror -Wshadow -Wcast-qual -Wconversion
 
 .PHONY: all examples test demo deps clean
@@ -24,29 +26,29 @@ $(BUILD):
 	@mkdir -p $(BUILD)
 
 $(BUILD)/smtpmail-send: examples/smtpmail-send.c smtpmail.h | $(BUILD)
-	$(CC) $(ALL_CFLAGS) $< -o $@
+	$(CC) $(ALL_CFLAGS) $< -o $@ $(TLS_LIBS)
 
 $(BUILD)/test_main: tests/test_main.c smtpmail.h | $(BUILD)
-	$(CC) $(ALL_CFLAGS) $< -o $@
+	$(CC) $(ALL_CFLAGS) $< -o $@ $(TLS_LIBS)
 
 # The same tests built by the other compiler, so both see -Werror.
 $(BUILD)/test_main_clang: tests/test_main.c smtpmail.h | $(BUILD)
-	clang $(ALL_CFLAGS) $< -o $@
+	clang $(ALL_CFLAGS) $< -o $@ $(TLS_LIBS)
 
 # The QUICK START block of the header, compiled and run as it stands.
 $(BUILD)/quick_start.c: smtpmail.h | $(BUILD)
 	sed -n '/^<quick-start>$$/,/^<\/quick-start>$$/p' smtpmail.h | sed '1d;$$d' > $@
 
 $(BUILD)/quick_start: $(BUILD)/quick_start.c
-	$(CC) $(ALL_CFLAGS) $< -o $@
+	$(CC) $(ALL_CFLAGS) $< -o $@ $(TLS_LIBS)
 
 # The header as C++: API-only and with the implementation.
 $(BUILD)/cpp_test: tests/cpp_test.cpp smtpmail.h | $(BUILD)
-	$(CXX) -std=c++11 $(CXXWARN) -I. $< -o $@
+	$(CXX) -std=c++11 $(CXXWARN) -I. $< -o $@ $(TLS_LIBS)
 
 # Two translation units: the implementation in one, the API in the other.
 $(BUILD)/link_test: tests/link_impl.c tests/link_main.c smtpmail.h | $(BUILD)
-	$(CC) $(ALL_CFLAGS) tests/link_impl.c tests/link_main.c -o $@
+	$(CC) $(ALL_CFLAGS) tests/link_impl.c tests/link_main.c -o $@ $(TLS_LIBS)
 
 deps:
 	@sh tests/deps.sh
@@ -62,7 +64,7 @@ clean:
 
 # Two threads rendering at once (POSIX threads).
 $(BUILD)/thread_test: tests/thread_test.c smtpmail.h | $(BUILD)
-	$(CC) $(ALL_CFLAGS) -D_POSIX_C_SOURCE=200112L -pthread $< -o $@
+	$(CC) $(ALL_CFLAGS) -pthread $< -o $@ $(TLS_LIBS)
 
 # The implementation's object must define nothing but smtpmail_ names.
 $(BUILD)/link_impl.o: tests/link_impl.c smtpmail.h | $(BUILD)

@@ -190,16 +190,47 @@ typedef enum smtpmail_result {
     SMTPMAIL_ERR_NO_RECIPIENT = -23,    /* to, cc and bcc are all empty */
     SMTPMAIL_ERR_TOO_LONG = -24,        /* a field or count over its limit */
     SMTPMAIL_ERR_BAD_FIELD = -25,       /* any other invalid field value */
-    SMTPMAIL_ERR_FILE = -26             /* an attachment could not be read */
+    SMTPMAIL_ERR_FILE = -26,            /* an attachment could not be read */
 
-    /* -40 .. -59 network, -60 .. -79 TLS, -80 .. -99 SMTP: the SMTP client */
+    /* -40 .. -59: the network */
+    SMTPMAIL_ERR_RESOLVE = -40,         /* the host name did not resolve */
+    SMTPMAIL_ERR_CONNECT = -41,         /* no address of the host took the connection */
+    SMTPMAIL_ERR_TIMEOUT = -42,         /* a step or the whole call ran out of time */
+    SMTPMAIL_ERR_NETWORK = -43,         /* send/recv failed or the server hung up */
+
+    /* -60 .. -79: TLS */
+    SMTPMAIL_ERR_TLS = -60,             /* the TLS handshake or a record failed */
+    SMTPMAIL_ERR_CERTIFICATE = -61,     /* the server's certificate or key was refused */
+    SMTPMAIL_ERR_STARTTLS = -62,        /* STARTTLS required but not offered or refused */
+    SMTPMAIL_ERR_TRUST = -63,           /* no trust anchors: CA file/dir/PEM/pin unusable */
+
+    /* -80 .. -99: the SMTP dialogue */
+    SMTPMAIL_ERR_TEMPORARY = -80,       /* the server answered 4xx: retry later */
+    SMTPMAIL_ERR_PERMANENT = -81,       /* the server answered 5xx: do not retry as is */
+    SMTPMAIL_ERR_AUTH = -82,            /* the server refused the credentials */
+    SMTPMAIL_ERR_AUTH_UNSUPPORTED = -83, /* no AUTH mechanism in common */
+    SMTPMAIL_ERR_PROTOCOL = -84         /* a reply that is not SMTP (garbage, too long) */
 } smtpmail_result;
 
 /* Where in the work a failure happened. */
 typedef enum smtpmail_stage {
     SMTPMAIL_STAGE_NONE = 0,
     SMTPMAIL_STAGE_MESSAGE,     /* checking or rendering the message */
-    SMTPMAIL_STAGE_OUTPUT       /* handing bytes to the write callback */
+    SMTPMAIL_STAGE_OUTPUT,      /* handing bytes to the write callback */
+    SMTPMAIL_STAGE_CONFIG,      /* checking the configuration */
+    SMTPMAIL_STAGE_RESOLVE,     /* looking up the host name */
+    SMTPMAIL_STAGE_CONNECT,     /* opening the TCP connection */
+    SMTPMAIL_STAGE_TLS,         /* the TLS handshake and certificate check */
+    SMTPMAIL_STAGE_GREETING,    /* the server's 220 */
+    SMTPMAIL_STAGE_EHLO,
+    SMTPMAIL_STAGE_STARTTLS,
+    SMTPMAIL_STAGE_AUTH,
+    SMTPMAIL_STAGE_MAIL,        /* MAIL FROM */
+    SMTPMAIL_STAGE_RCPT,        /* RCPT TO */
+    SMTPMAIL_STAGE_DATA,        /* DATA and its 354 */
+    SMTPMAIL_STAGE_END_OF_DATA, /* the reply to the message itself (DATA or BDAT) */
+    SMTPMAIL_STAGE_RSET,
+    SMTPMAIL_STAGE_QUIT
 } smtpmail_stage;
 
 /* Filled in by a failing call when the caller passes one; untouched on
@@ -207,13 +238,26 @@ typedef enum smtpmail_stage {
 typedef struct smtpmail_error {
     smtpmail_result result;
     smtpmail_stage stage;
-    char field[64];     /* the field at fault, e.g. "message.to[1].addr"; "" if none */
-    int sys_error;      /* errno (GetLastError on Windows) for file errors; else 0 */
-    char message[256];  /* one line, no credentials, always NUL-terminated */
+    char field[64];         /* the field at fault, e.g. "message.to[1].addr"; "" if none */
+    int sys_error;          /* errno / WSA error for files and sockets; else 0 */
+    int reply_code;         /* the server's reply, e.g. 550; 0 if none */
+    char enhanced[16];      /* RFC 3463 status, e.g. "5.7.8"; "" if none */
+    char server_text[256];  /* the reply's first line of text, printable ASCII */
+    int tls_error;          /* mbedTLS error code (negative); 0 if none */
+    uint32_t verify_flags;  /* mbedTLS X.509 verify flags; 0 if none */
+    char message[256];      /* one line, no credentials, always NUL-terminated */
 } smtpmail_error;
 
 /* A short, static English description of a result code ("ok", "no memory"). */
 SMTPMAIL_API const char *smtpmail_result_str(smtpmail_result result);
+
+/* "RCPT", "TLS", ...: a short, static name of a stage. */
+SMTPMAIL_API const char *smtpmail_stage_str(smtpmail_stage stage);
+
+/* 1 when the same call may succeed later unchanged: a 4xx reply, a timeout,
+   a network failure or a failed connect or lookup. 0 otherwise (5xx,
+   refused credentials, certificates, bad input). */
+SMTPMAIL_API int smtpmail_result_is_temporary(smtpmail_result result);
 
 /* ---------------------------------------------------------------------------
    Hooks
@@ -224,6 +268,11 @@ typedef struct smtpmail_hooks {
     void (*free)(void *ptr, void *user_data);       /* NULL: free */
     int64_t (*now)(int *utc_offset_min, void *user_data); /* NULL: time(), UTC */
     int (*random)(void *buf, size_t len, void *user_data); /* 0 = ok; NULL: OS */
+    uint64_t (*ticks_ms)(void *user_data);          /* NULL: monotonic clock */
+    /* The SMTP transcript, one line at a time without CRLF: "C: EHLO x",
+       "S: 250 ok", "*: TLS 1.2 ..." for events. Credentials are replaced by
+       "<redacted>" before a line gets here. NULL: no log. */
+    void (*log)(const char *line, void *user_data);
     void *user_data;                                /* passed to every hook */
 } smtpmail_hooks;
 
@@ -312,6 +361,110 @@ SMTPMAIL_API smtpmail_result smtpmail_message_save(const smtpmail_message *msg,
 #endif
 
 /* ---------------------------------------------------------------------------
+   Sending (SMTP over mbedTLS)
+   ------------------------------------------------------------------------ */
+
+/* A byte stream to the server: TCP by default, or yours (lwIP, a modem, a
+   test script). Each call may block for at most timeout_ms. connect stores
+   its connection in *conn and returns 0; send returns the bytes taken (at
+   least 1); recv the bytes read (0: the peer closed); all return a negative
+   smtpmail_result on failure (SMTPMAIL_ERR_TIMEOUT, SMTPMAIL_ERR_NETWORK,
+   SMTPMAIL_ERR_RESOLVE, SMTPMAIL_ERR_CONNECT). close is always called once
+   after a successful connect. TLS runs on top of whatever this carries. */
+typedef struct smtpmail_transport {
+    int (*connect)(void **conn, const char *host, uint16_t port, uint32_t timeout_ms,
+                   void *user_data);
+    int (*send)(void *conn, const void *data, size_t len, uint32_t timeout_ms, void *user_data);
+    int (*recv)(void *conn, void *buf, size_t cap, uint32_t timeout_ms, void *user_data);
+    void (*close)(void *conn, void *user_data);
+    void *user_data;
+} smtpmail_transport;
+
+/* How the connection is protected. 0 is the secure default. */
+typedef enum smtpmail_tls_mode {
+    SMTPMAIL_TLS_STARTTLS = 0,      /* plaintext connect, then STARTTLS: required; port 587
+                                       (on port 465 this means implicit TLS, RFC 8314) */
+    SMTPMAIL_TLS_IMPLICIT,          /* TLS from the first byte; port 465 */
+    SMTPMAIL_TLS_INSECURE_NONE      /* no TLS at all, AUTH in clear: local relays, tests; port 25 */
+} smtpmail_tls_mode;
+
+typedef enum smtpmail_auth_mech {
+    SMTPMAIL_AUTH_AUTO = 0,         /* XOAUTH2 with a token, else PLAIN, else LOGIN, as offered */
+    SMTPMAIL_AUTH_PLAIN,            /* forced, whatever the server offers */
+    SMTPMAIL_AUTH_LOGIN,
+    SMTPMAIL_AUTH_XOAUTH2
+} smtpmail_auth_mech;
+
+/* Where and how to send. `smtpmail_config cfg = {0};` plus a password is
+   enough for the providers with presets: the host, port and TLS mode come
+   from the sender's domain (qq.com, foxmail.com, 163.com, 126.com, yeah.net,
+   gmail.com, googlemail.com, outlook.com, hotmail.com, live.com). Strings
+   are borrowed: they must stay valid while a session uses them. */
+typedef struct smtpmail_config {
+    const char *url;            /* "smtps://user:pass@host:port" (implicit TLS),
+                                   "smtp://..." (STARTTLS), "smtp+plain://..." (no TLS),
+                                   or a preset: "qq.com", "gmail.com", "office365"...
+                                   User and password are percent-decoded.
+                                   NULL: host below, else the preset of the sender's
+                                   domain. (The library never reads the environment.) */
+    const char *host;           /* overrides the URL's host */
+    uint16_t port;              /* 0: the URL's, else 465 / 587 / 25 by mode */
+    smtpmail_tls_mode tls;      /* used when there is no URL scheme to say */
+    const char *username;       /* NULL: the URL's, else the sender's address */
+    const char *password;       /* NULL: the URL's. QQ/163: the authorization code */
+    const char *oauth2_token;   /* XOAUTH2 access token (Gmail, Outlook) */
+    smtpmail_auth_mech auth;    /* 0: chosen from the server's list */
+    const char *ca_file;        /* PEM bundle to trust; NULL: the system's */
+    const char *ca_dir;         /* a directory of PEM certificates to trust */
+    const char *ca_pem;         /* PEM certificates in memory ... */
+    size_t ca_pem_len;          /* ... of this length (0: strlen) */
+    const char *pin_sha256;     /* "sha256//BASE64[;sha256//...]": the server's public
+                                   key must match one. Without a CA option above the
+                                   pin replaces CA verification (no bundle loaded). */
+    int insecure_skip_verify;   /* INSECURE: accept any certificate; logs a warning */
+    const char *helo_name;      /* EHLO name; NULL: this host's name, else "localhost" */
+    uint32_t connect_timeout_ms; /* 0: 10000, TCP connect and TLS handshake each */
+    uint32_t io_timeout_ms;     /* 0: 30000, each wait for the server */
+    uint32_t timeout_ms;        /* 0: 120000, a whole open or send call */
+    int allow_partial_recipients; /* 0: a refused recipient fails the send and
+                                     nothing is sent; 1: send to the others */
+    /* Each recipient's RCPT reply (250, 550, ...), when set. */
+    void (*on_recipient)(const char *addr, int reply_code, const char *reply_text,
+                         void *user_data);
+    void *user_data;            /* for on_recipient */
+    const smtpmail_hooks *hooks;          /* NULL: defaults */
+    const smtpmail_transport *transport;  /* NULL: TCP sockets */
+} smtpmail_config;
+
+/* One connection that sends many messages. Opaque. */
+typedef struct smtpmail_session smtpmail_session;
+
+/* Connects, secures, greets and authenticates. On success *out is a session
+   to send with and to close; on failure *out is NULL. err may be NULL. */
+SMTPMAIL_API smtpmail_result smtpmail_session_open(const smtpmail_config *cfg,
+                                                   smtpmail_session **out,
+                                                   smtpmail_error *err);
+
+/* Sends one message: SMTPMAIL_OK only when the server answered 2xx to the
+   end of the message. A connection the server dropped while idle is
+   reopened once, before any of the message is sent. After a failed
+   transaction the session stays usable when the connection does. */
+SMTPMAIL_API smtpmail_result smtpmail_session_send(smtpmail_session *s,
+                                                   const smtpmail_message *msg,
+                                                   smtpmail_error *err);
+
+/* Sends QUIT (waiting at most a second for 221), closes, wipes the
+   credentials and frees the session. NULL is ignored. */
+SMTPMAIL_API void smtpmail_session_close(smtpmail_session *s);
+
+/* Opens, sends one message and closes, within cfg->timeout_ms: the call
+   for one alert. The result is SMTPMAIL_OK if and only if the server
+   accepted the message; what happens at QUIT cannot change it. */
+SMTPMAIL_API smtpmail_result smtpmail_send(const smtpmail_config *cfg,
+                                           const smtpmail_message *msg,
+                                           smtpmail_error *err);
+
+/* ---------------------------------------------------------------------------
    Utilities (no allocation)
    ------------------------------------------------------------------------ */
 
@@ -372,6 +525,15 @@ SMTPMAIL_API smtpmail_result smtpmail_header_encode(const char *name,
 #ifndef SMTPMAIL_MAX_RECIPIENTS
 #  define SMTPMAIL_MAX_RECIPIENTS 1000
 #endif
+#ifndef SMTPMAIL_RECV_BUFFER
+#  define SMTPMAIL_RECV_BUFFER 2048
+#endif
+#ifndef SMTPMAIL_CMD_BUFFER
+#  define SMTPMAIL_CMD_BUFFER 2048
+#endif
+#ifndef SMTPMAIL_SEND_BUFFER
+#  define SMTPMAIL_SEND_BUFFER 16384
+#endif
 #ifndef SMTPMAIL_ASSERT
 #  define SMTPMAIL_ASSERT(x) ((void)0)
 #endif
@@ -381,6 +543,9 @@ SMTPMAIL_API smtpmail_result smtpmail_header_encode(const char *name,
 #endif
 #if SMTPMAIL_READ_CHUNK < 57
 #  error "SMTPMAIL_READ_CHUNK must be at least 57"
+#endif
+#if SMTPMAIL_RECV_BUFFER < 520 || SMTPMAIL_CMD_BUFFER < 600 || SMTPMAIL_SEND_BUFFER < 1024
+#  error "SMTPMAIL_RECV_BUFFER >= 520, SMTPMAIL_CMD_BUFFER >= 600, SMTPMAIL_SEND_BUFFER >= 1024"
 #endif
 
 /* RFC 5322 2.1.1: lines SHOULD be at most 78 and MUST be at most 998
@@ -400,7 +565,42 @@ SMTPMAIL_API smtpmail_result smtpmail_header_encode(const char *name,
 
 #if defined(_WIN32)
 #  include <winsock2.h>
+#  include <ws2tcpip.h>
 #  include <windows.h>
+#  include <wincrypt.h>
+#  if defined(_MSC_VER)
+#    pragma comment(lib, "ws2_32")
+#    pragma comment(lib, "crypt32")
+#  endif
+#elif !defined(SMTPMAIL_NO_SOCKETS)
+#  if defined(__STRICT_ANSI__) && !defined(_POSIX_C_SOURCE) && !defined(_XOPEN_SOURCE) && \
+      !defined(_GNU_SOURCE) && !defined(_DEFAULT_SOURCE) && !defined(__APPLE__)
+#    error "smtpmail.h: sockets need POSIX: compile with -D_POSIX_C_SOURCE=200112L (or -std=gnu99)"
+#  endif
+#  include <errno.h>
+#  include <fcntl.h>
+#  include <netdb.h>
+#  include <netinet/in.h>
+#  include <netinet/tcp.h>
+#  include <poll.h>
+#  include <sys/socket.h>
+#  include <sys/types.h>
+#  include <unistd.h>
+#endif
+#ifndef SMTPMAIL_NO_TLS
+#  include <mbedtls/version.h>
+#  include <mbedtls/ctr_drbg.h>
+#  include <mbedtls/entropy.h>
+#  include <mbedtls/error.h>
+#  include <mbedtls/net_sockets.h> /* error codes only: no mbedtls_net_* */
+#  include <mbedtls/sha256.h>
+#  include <mbedtls/ssl.h>
+#  include <mbedtls/x509_crt.h>
+#  if MBEDTLS_VERSION_NUMBER >= 0x03000000 && defined(MBEDTLS_PSA_CRYPTO_C)
+#    include <psa/crypto.h>
+#  endif
+#endif
+#if defined(_WIN32)
 /* RtlGenRandom: exported as SystemFunction036 by advapi32 since XP. */
 #  ifdef __cplusplus
 extern "C"
@@ -473,6 +673,13 @@ static void smtpmail__random(const smtpmail_hooks *h, unsigned char *buf, size_t
 
 /* >>util ------------------------------------------------------------------ */
 
+/* memset that the optimiser may not drop: for credentials. */
+static void smtpmail__wipe(void *p, size_t n)
+{
+    volatile unsigned char *v = (volatile unsigned char *)p;
+    while (n--) *v++ = 0;
+}
+
 static void smtpmail__copy(char *dst, size_t cap, const char *src)
 {
     size_t n = strlen(src);
@@ -496,6 +703,37 @@ static smtpmail_result smtpmail__fail(smtpmail_error *err, smtpmail_result r,
         va_start(ap, fmt);
         vsnprintf(err->message, sizeof(err->message), fmt, ap);
         va_end(ap);
+    }
+    return r;
+}
+
+static const char *const smtpmail__stage_names[] = {
+    "", "message", "output", "config", "resolve", "connect", "TLS", "greeting", "EHLO",
+    "STARTTLS", "AUTH", "MAIL", "RCPT", "DATA", "end of data", "RSET", "QUIT"};
+
+/* A failure after the network is involved: result, stage and the message
+   "STAGE: what". Marks nothing; the caller decides if the link is lost. */
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((format(printf, 4, 5)))
+#endif
+static smtpmail_result smtpmail__sfail(smtpmail_error *err, smtpmail_result r, smtpmail_stage stage,
+                                       const char *fmt, ...)
+{
+    if (err) {
+        char text[256];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(text, sizeof text, fmt, ap);
+        va_end(ap);
+        memset(err, 0, sizeof *err);
+        err->result = r;
+        err->stage = stage;
+        {
+            /* "STAGE: " then as much of the text as fits. */
+            size_t n = (size_t)snprintf(err->message, sizeof err->message, "%s: ",
+                                        smtpmail__stage_names[stage]);
+            smtpmail__copy(err->message + n, sizeof err->message - n, text);
+        }
     }
     return r;
 }
@@ -614,6 +852,7 @@ typedef struct smtpmail__out {
     size_t col;             /* octets on the current line, CRLF excluded */
     int prev_cr;
     int direct;
+    int stop_when_full;     /* direct: fail with BUFFER_TOO_SMALL instead of counting */
     int result;             /* first failure; once set, output stops */
     smtpmail_error *err;
 } smtpmail__out;
@@ -665,7 +904,12 @@ static void smtpmail__out_put(smtpmail__out *o, const void *data, size_t n)
             n -= k;
         }
         if (n > 0) {
-            if (o->direct) return; /* counted in total, not stored */
+            if (o->direct) {
+                /* Counted in total, not stored; or a stop, for a trial
+                   rendering that only wants a message that fits. */
+                if (o->stop_when_full) o->result = SMTPMAIL_ERR_BUFFER_TOO_SMALL;
+                return;
+            }
             if (smtpmail__out_flush(o) != 0) return;
         }
     }
@@ -1810,7 +2054,7 @@ static smtpmail_result smtpmail__check_hooks(const smtpmail_hooks *hooks, smtpma
     return SMTPMAIL_OK;
 }
 
-/* Renders a checked message into o, then flushes it. */
+/* Renders a checked message into o; the caller flushes it. */
 static smtpmail_result smtpmail__render(const smtpmail_message *m, const smtpmail_hooks *hooks,
                                         smtpmail__out *o, smtpmail_error *err)
 {
@@ -1875,9 +2119,1773 @@ static smtpmail_result smtpmail__render(const smtpmail_message *m, const smtpmai
     smtpmail__out_str(o, "MIME-Version: 1.0\r\n");
     smtpmail__top_entity(&c);
     smtpmail__out_eol(o);
-    smtpmail__out_flush(o);
     smtpmail__free(hooks, c.chunk);
     return (smtpmail_result)o->result;
+}
+
+/* >>sockets --------------------------------------------------------------- */
+
+/* Monotonic milliseconds for deadlines. */
+static uint64_t smtpmail__ticks(const smtpmail_hooks *h)
+{
+    if (h && h->ticks_ms) return h->ticks_ms(h->user_data);
+#if defined(_WIN32)
+    return (uint64_t)GetTickCount64();
+#elif !defined(SMTPMAIL_NO_SOCKETS)
+    {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+    }
+#else
+    return (uint64_t)time(NULL) * 1000u;
+#endif
+}
+
+#ifndef SMTPMAIL_NO_SOCKETS
+
+#if defined(_WIN32)
+typedef SOCKET smtpmail__sock;
+#  define SMTPMAIL__BAD_SOCK INVALID_SOCKET
+#  define smtpmail__sock_errno() WSAGetLastError()
+#  define smtpmail__closesocket(s) closesocket(s)
+#  define SMTPMAIL__EINTR WSAEINTR
+#  define SMTPMAIL__WOULDBLOCK(e) ((e) == WSAEWOULDBLOCK || (e) == WSAEINPROGRESS)
+#else
+typedef int smtpmail__sock;
+#  define SMTPMAIL__BAD_SOCK (-1)
+#  define smtpmail__sock_errno() errno
+#  define smtpmail__closesocket(s) close(s)
+#  define SMTPMAIL__EINTR EINTR
+#  define SMTPMAIL__WOULDBLOCK(e) ((e) == EAGAIN || (e) == EWOULDBLOCK || (e) == EINPROGRESS)
+#endif
+#ifndef MSG_NOSIGNAL
+#  define MSG_NOSIGNAL 0 /* BSD and macOS: SO_NOSIGPIPE is set on the socket */
+#endif
+
+/* The socket travels in the transport's void *conn: socket + 1, so that a
+   valid socket 0 is not a NULL pointer. No allocation. */
+static void *smtpmail__sock_to_conn(smtpmail__sock s) { return (void *)((uintptr_t)s + 1u); }
+static smtpmail__sock smtpmail__conn_to_sock(void *c) { return (smtpmail__sock)((uintptr_t)c - 1u); }
+
+/* Waits until the socket is readable (want_write 0) or writable. Returns 1
+   when ready, 0 on timeout, -1 on error (errno / WSA error kept). EINTR is
+   retried with the time that is left. */
+static int smtpmail__sock_wait(smtpmail__sock s, int want_write, uint32_t timeout_ms)
+{
+    uint64_t end = smtpmail__ticks(NULL) + timeout_ms;
+    for (;;) {
+        uint64_t now = smtpmail__ticks(NULL);
+        int left = now >= end ? 0 : (int)(end - now), r;
+#if defined(_WIN32)
+        /* select, not WSAPoll: WSAPoll missed failed connects before
+           Windows 10 2004. FD_SETSIZE does not limit socket values here. */
+        fd_set set, errs;
+        struct timeval tv;
+        FD_ZERO(&set);
+        FD_ZERO(&errs);
+        FD_SET(s, &set);
+        FD_SET(s, &errs);
+        tv.tv_sec = left / 1000;
+        tv.tv_usec = (left % 1000) * 1000;
+        r = select(0, want_write ? NULL : &set, want_write ? &set : NULL, &errs, &tv);
+        if (r > 0 && FD_ISSET(s, &errs) && !FD_ISSET(s, &set)) return -1;
+#else
+        /* poll, not select: no FD_SETSIZE limit on descriptor numbers. */
+        struct pollfd p;
+        p.fd = s;
+        p.events = (short)(want_write ? POLLOUT : POLLIN);
+        p.revents = 0;
+        r = poll(&p, 1, left);
+#endif
+        if (r > 0) return 1;
+        if (r == 0) return 0;
+        if (smtpmail__sock_errno() != SMTPMAIL__EINTR) return -1;
+    }
+}
+
+static int smtpmail__sock_nonblocking(smtpmail__sock s)
+{
+#if defined(_WIN32)
+    u_long on = 1;
+    return ioctlsocket(s, FIONBIO, &on) == 0 ? 0 : -1;
+#else
+    int fl = fcntl(s, F_GETFL, 0);
+    if (fl < 0 || fcntl(s, F_SETFL, fl | O_NONBLOCK) < 0) return -1;
+    (void)fcntl(s, F_SETFD, FD_CLOEXEC);
+    return 0;
+#endif
+}
+
+/* Resolves and connects; *sys_error gets the resolver's or the last
+   connect's error code for the message. */
+static int smtpmail__tcp_open(void **conn, const char *host, uint16_t port, uint32_t timeout_ms,
+                              int *sys_error)
+{
+    struct addrinfo hints, *list = NULL, *ai;
+    char service[8];
+    uint64_t end = smtpmail__ticks(NULL) + timeout_ms;
+    int gai, result = SMTPMAIL_ERR_CONNECT;
+    *sys_error = 0;
+#if defined(_WIN32)
+    {
+        WSADATA wsa;
+        if (WSAStartup(MAKEWORD(2, 2), &wsa) != 0) return SMTPMAIL_ERR_CONNECT;
+    }
+#endif
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_protocol = IPPROTO_TCP;
+    snprintf(service, sizeof service, "%u", (unsigned)port);
+    /* getaddrinfo has no timeout of its own: the system resolver's settings
+       (resolv.conf timeout and attempts) bound it. */
+    gai = getaddrinfo(host, service, &hints, &list);
+    if (gai != 0 || !list) {
+#if defined(_WIN32)
+        WSACleanup();
+#endif
+        *sys_error = gai;
+        return SMTPMAIL_ERR_RESOLVE;
+    }
+    /* Every address in turn (IPv6 and IPv4, in the resolver's order), each
+       with what is left of the connect timeout. */
+    for (ai = list; ai; ai = ai->ai_next) {
+        smtpmail__sock s = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
+        uint64_t now = smtpmail__ticks(NULL);
+        int one = 1, r;
+        if (s == SMTPMAIL__BAD_SOCK) continue;
+        if (now >= end) {
+            smtpmail__closesocket(s);
+            result = SMTPMAIL_ERR_TIMEOUT;
+            break;
+        }
+        /* TCP_NODELAY: each command is one segment now, not after the
+           peer's delayed ACK (Nagle costs whole round trips otherwise). */
+        (void)setsockopt(s, IPPROTO_TCP, TCP_NODELAY, (const char *)&one, sizeof one);
+#ifdef SO_NOSIGPIPE
+        (void)setsockopt(s, SOL_SOCKET, SO_NOSIGPIPE, (const char *)&one, sizeof one);
+#endif
+        if (smtpmail__sock_nonblocking(s) != 0) {
+            smtpmail__closesocket(s);
+            continue;
+        }
+#if defined(_WIN32)
+        r = connect(s, ai->ai_addr, (int)ai->ai_addrlen);
+#else
+        r = connect(s, ai->ai_addr, ai->ai_addrlen);
+#endif
+        if (r != 0 && SMTPMAIL__WOULDBLOCK(smtpmail__sock_errno())) {
+            int w = smtpmail__sock_wait(s, 1, (uint32_t)(end - now)), soerr = 0;
+#if defined(_WIN32)
+            int len = (int)sizeof soerr;
+#else
+            socklen_t len = (socklen_t)sizeof soerr;
+#endif
+            if (w == 0) result = SMTPMAIL_ERR_TIMEOUT;
+            if (w == 1 && getsockopt(s, SOL_SOCKET, SO_ERROR, (char *)&soerr, &len) == 0) {
+                if (soerr == 0) r = 0;
+                else *sys_error = soerr;
+            }
+        } else if (r != 0) {
+            *sys_error = smtpmail__sock_errno();
+        }
+        if (r == 0) {
+            freeaddrinfo(list);
+            *conn = smtpmail__sock_to_conn(s);
+            return 0;
+        }
+        smtpmail__closesocket(s);
+    }
+    freeaddrinfo(list);
+#if defined(_WIN32)
+    WSACleanup();
+#endif
+    return result;
+}
+
+static int smtpmail__tcp_connect(void **conn, const char *host, uint16_t port,
+                                 uint32_t timeout_ms, void *user_data)
+{
+    int sys_error;
+    SMTPMAIL__UNUSED(user_data);
+    return smtpmail__tcp_open(conn, host, port, timeout_ms, &sys_error);
+}
+
+static int smtpmail__tcp_send(void *conn, const void *data, size_t len, uint32_t timeout_ms,
+                              void *user_data)
+{
+    smtpmail__sock s = smtpmail__conn_to_sock(conn);
+    int n = len > 65536 ? 65536 : (int)len;
+    SMTPMAIL__UNUSED(user_data);
+    for (;;) {
+#if defined(_WIN32)
+        int r = send(s, (const char *)data, n, 0);
+#else
+        ssize_t r = send(s, data, (size_t)n, MSG_NOSIGNAL);
+#endif
+        int e;
+        if (r > 0) return (int)r;
+        e = smtpmail__sock_errno();
+        if (r < 0 && e == SMTPMAIL__EINTR) continue;
+        if (r < 0 && SMTPMAIL__WOULDBLOCK(e)) {
+            int w = smtpmail__sock_wait(s, 1, timeout_ms);
+            if (w == 1) continue;
+            return w == 0 ? SMTPMAIL_ERR_TIMEOUT : SMTPMAIL_ERR_NETWORK;
+        }
+        return SMTPMAIL_ERR_NETWORK;
+    }
+}
+
+static int smtpmail__tcp_recv(void *conn, void *buf, size_t cap, uint32_t timeout_ms,
+                              void *user_data)
+{
+    smtpmail__sock s = smtpmail__conn_to_sock(conn);
+    int n = cap > 65536 ? 65536 : (int)cap;
+    SMTPMAIL__UNUSED(user_data);
+    for (;;) {
+#if defined(_WIN32)
+        int r = recv(s, (char *)buf, n, 0);
+#else
+        ssize_t r = recv(s, buf, (size_t)n, 0);
+#endif
+        int e;
+        if (r >= 0) return (int)r;
+        e = smtpmail__sock_errno();
+        if (e == SMTPMAIL__EINTR) continue;
+        if (SMTPMAIL__WOULDBLOCK(e)) {
+            int w = smtpmail__sock_wait(s, 0, timeout_ms);
+            if (w == 1) continue;
+            return w == 0 ? SMTPMAIL_ERR_TIMEOUT : SMTPMAIL_ERR_NETWORK;
+        }
+        return SMTPMAIL_ERR_NETWORK;
+    }
+}
+
+static void smtpmail__tcp_close(void *conn, void *user_data)
+{
+    SMTPMAIL__UNUSED(user_data);
+    smtpmail__closesocket(smtpmail__conn_to_sock(conn));
+#if defined(_WIN32)
+    WSACleanup();
+#endif
+}
+
+static const smtpmail_transport smtpmail__tcp = {smtpmail__tcp_connect, smtpmail__tcp_send,
+                                                 smtpmail__tcp_recv, smtpmail__tcp_close, NULL};
+
+/* The EHLO name: this host's name when it is a plain DNS name. */
+static void smtpmail__local_name(char *out, size_t cap)
+{
+    char name[256];
+    size_t i;
+    memset(name, 0, sizeof name);
+    if (gethostname(name, sizeof name - 1) == 0 && name[0]) {
+        for (i = 0; name[i]; i++) {
+            char c = name[i];
+            if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '-' || c == '.'))
+                break;
+        }
+        if (name[i] == '\0' && i < cap) {
+            memcpy(out, name, i + 1);
+            return;
+        }
+    }
+    smtpmail__copy(out, cap, "localhost");
+}
+#endif /* SMTPMAIL_NO_SOCKETS */
+
+/* >>channel --------------------------------------------------------------- */
+
+/* The secure channel: the transport, and mbedTLS on top of it once TLS is
+   on. The SMTP engine reads and writes through it without knowing which. */
+typedef struct smtpmail__chan {
+    smtpmail_transport tr;
+    void *conn;
+    int open;
+    int default_tcp;            /* tr is ours: richer errors through tcp_open */
+    const smtpmail_hooks *hooks;
+    uint64_t deadline;          /* absolute ticks: the end of the current call */
+    uint32_t io_ms;             /* longest single wait */
+    int io_result;              /* what the transport said, under TLS */
+#ifndef SMTPMAIL_NO_TLS
+    int tls_ready, tls_on, ssl_inited;
+    int verify;                 /* 0 none (INSECURE), 1 CA chain, 2 pin only */
+    const char *pins;
+    mbedtls_ssl_context ssl;
+    mbedtls_ssl_config conf;
+    mbedtls_x509_crt ca;
+    mbedtls_entropy_context entropy;
+    mbedtls_ctr_drbg_context drbg;
+#endif
+} smtpmail__chan;
+
+/* How long the next wait may take: the step limit or what is left of the
+   call, whichever is less; 0 when the deadline has passed. */
+static uint32_t smtpmail__chan_wait_ms(const smtpmail__chan *ch)
+{
+    uint64_t now = smtpmail__ticks(ch->hooks);
+    uint64_t left = ch->deadline > now ? ch->deadline - now : 0;
+    return left < ch->io_ms ? (uint32_t)left : ch->io_ms;
+}
+
+static int smtpmail__raw_write(smtpmail__chan *ch, const unsigned char *p, size_t len)
+{
+    while (len > 0) {
+        uint32_t ms = smtpmail__chan_wait_ms(ch);
+        int n;
+        if (ms == 0) return SMTPMAIL_ERR_TIMEOUT;
+        n = ch->tr.send(ch->conn, p, len, ms, ch->tr.user_data);
+        if (n < 0) return n;
+        if (n == 0 || (size_t)n > len) return SMTPMAIL_ERR_NETWORK;
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+static int smtpmail__raw_read(smtpmail__chan *ch, unsigned char *buf, size_t cap)
+{
+    uint32_t ms = smtpmail__chan_wait_ms(ch);
+    int n;
+    if (ms == 0) return SMTPMAIL_ERR_TIMEOUT;
+    n = ch->tr.recv(ch->conn, buf, cap, ms, ch->tr.user_data);
+    if (n == 0) return SMTPMAIL_ERR_NETWORK; /* the server closed the connection */
+    if (n > 0 && (size_t)n > cap) return SMTPMAIL_ERR_NETWORK;
+    return n;
+}
+
+#ifndef SMTPMAIL_NO_TLS
+/* >>tls-compat ------------------------------------------------------------ */
+/* Every difference between mbedTLS 2.28, 3.6 and 4.x lives here. (Before
+   >>tls rather than after it, as STYLE.md lists them: the definitions come
+   before their use.) */
+
+#if MBEDTLS_VERSION_NUMBER >= 0x03000000
+#  define smtpmail__tls_min_12(conf) mbedtls_ssl_conf_min_tls_version((conf), MBEDTLS_SSL_VERSION_TLS1_2)
+#  define smtpmail__sha256(in, n, out) mbedtls_sha256((in), (n), (out), 0)
+#  define SMTPMAIL__PK_CONST const
+#else
+#  define smtpmail__tls_min_12(conf) \
+       mbedtls_ssl_conf_min_version((conf), MBEDTLS_SSL_MAJOR_VERSION_3, MBEDTLS_SSL_MINOR_VERSION_3)
+#  define smtpmail__sha256(in, n, out) mbedtls_sha256_ret((in), (n), (out), 0)
+#  define SMTPMAIL__PK_CONST
+#endif
+#if defined(MBEDTLS_PSA_CRYPTO_C) && MBEDTLS_VERSION_NUMBER >= 0x03000000
+#  define smtpmail__psa_init() (psa_crypto_init() == PSA_SUCCESS ? 0 : -1)
+#else
+#  define smtpmail__psa_init() 0
+#endif
+/* TLS 1.3 tickets arrive as a "result" of mbedtls_ssl_read/write (3.x). */
+#ifdef MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET
+#  define SMTPMAIL__TLS_RETRY(r) ((r) == MBEDTLS_ERR_SSL_WANT_READ || (r) == MBEDTLS_ERR_SSL_WANT_WRITE || \
+                                 (r) == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET)
+#else
+#  define SMTPMAIL__TLS_RETRY(r) ((r) == MBEDTLS_ERR_SSL_WANT_READ || (r) == MBEDTLS_ERR_SSL_WANT_WRITE)
+#endif
+
+/* >>tls ------------------------------------------------------------------- */
+
+/* mbedTLS's I/O callbacks: the active transport, with the channel's time
+   limits. A transport failure is kept in io_result so that the caller
+   reports a timeout as a timeout, not as a TLS error. */
+static int smtpmail__bio_send(void *ctx, const unsigned char *buf, size_t len)
+{
+    smtpmail__chan *ch = (smtpmail__chan *)ctx;
+    uint32_t ms = smtpmail__chan_wait_ms(ch);
+    int n = ms == 0 ? SMTPMAIL_ERR_TIMEOUT : ch->tr.send(ch->conn, buf, len, ms, ch->tr.user_data);
+    if (n > 0 && (size_t)n <= len) return n;
+    ch->io_result = n < 0 ? n : SMTPMAIL_ERR_NETWORK;
+    return n == SMTPMAIL_ERR_TIMEOUT ? MBEDTLS_ERR_SSL_TIMEOUT : MBEDTLS_ERR_NET_SEND_FAILED;
+}
+
+static int smtpmail__bio_recv(void *ctx, unsigned char *buf, size_t len)
+{
+    smtpmail__chan *ch = (smtpmail__chan *)ctx;
+    int n = smtpmail__raw_read(ch, buf, len);
+    if (n > 0) return n;
+    ch->io_result = n;
+    return n == SMTPMAIL_ERR_TIMEOUT ? MBEDTLS_ERR_SSL_TIMEOUT : MBEDTLS_ERR_NET_RECV_FAILED;
+}
+
+/* mbedTLS's error text, or its number when the library has no strings. */
+static void smtpmail__tls_strerror(int code, char *buf, size_t cap)
+{
+#if defined(MBEDTLS_ERROR_C)
+    mbedtls_strerror(code, buf, cap);
+#else
+    snprintf(buf, cap, "mbedTLS error -0x%04X", (unsigned)-code);
+#endif
+}
+
+/* Why a certificate was refused, in words, from the X.509 verify flags. */
+static void smtpmail__verify_reason(uint32_t flags, char *buf, size_t cap)
+{
+    static const struct {
+        uint32_t flag;
+        const char *text;
+    } reasons[] = {
+        {MBEDTLS_X509_BADCERT_EXPIRED, "the certificate has expired"},
+        {MBEDTLS_X509_BADCERT_FUTURE, "the certificate is not valid yet"},
+        {MBEDTLS_X509_BADCERT_CN_MISMATCH, "the certificate is for another host name"},
+        {MBEDTLS_X509_BADCERT_NOT_TRUSTED,
+         "the certificate is not signed by a trusted CA (self-signed or unknown issuer)"},
+        {MBEDTLS_X509_BADCERT_REVOKED, "the certificate was revoked"},
+        {MBEDTLS_X509_BADCERT_MISSING, "the server sent no certificate"},
+        {MBEDTLS_X509_BADCERT_SKIP_VERIFY, "verification was skipped"},
+        {MBEDTLS_X509_BADCERT_KEY_USAGE | MBEDTLS_X509_BADCERT_EXT_KEY_USAGE |
+             MBEDTLS_X509_BADCERT_NS_CERT_TYPE,
+         "the certificate is not for TLS servers"},
+        {MBEDTLS_X509_BADCERT_BAD_MD | MBEDTLS_X509_BADCERT_BAD_PK | MBEDTLS_X509_BADCERT_BAD_KEY,
+         "the certificate uses a weak or unsupported algorithm"},
+        {MBEDTLS_X509_BADCERT_OTHER, "the certificate was refused"},
+    };
+    size_t i, n = 0;
+    buf[0] = '\0';
+    for (i = 0; i < sizeof reasons / sizeof reasons[0]; i++) {
+        if (!(flags & reasons[i].flag)) continue;
+        n += (size_t)snprintf(buf + n, n < cap ? cap - n : 0, "%s%s", n ? "; " : "",
+                              reasons[i].text);
+        if (n >= cap) break;
+    }
+    if (!buf[0]) snprintf(buf, cap, "the certificate was refused (flags 0x%lx)", (unsigned long)flags);
+}
+
+#if defined(_WIN32)
+/* Windows keeps its roots in the system store, not in a PEM file. */
+static int smtpmail__load_windows_roots(mbedtls_x509_crt *ca)
+{
+    HCERTSTORE store = CertOpenSystemStoreA(0, "ROOT");
+    PCCERT_CONTEXT c = NULL;
+    int loaded = 0;
+    if (!store) return 0;
+    while ((c = CertEnumCertificatesInStore(store, c)) != NULL)
+        if (c->dwCertEncodingType == X509_ASN_ENCODING &&
+            mbedtls_x509_crt_parse_der(ca, c->pbCertEncoded, c->cbCertEncoded) == 0)
+            loaded++;
+    CertCloseStore(store, 0);
+    return loaded;
+}
+#endif
+
+/* The system's trust anchors: $SSL_CERT_FILE, the usual bundle files of
+   Linux distributions and BSDs, then $SSL_CERT_DIR or /etc/ssl/certs; on
+   Windows the ROOT store. Returns the file or place used, NULL if none. */
+static const char *smtpmail__load_system_roots(mbedtls_x509_crt *ca)
+{
+    static const char *const bundles[] = {
+        "/etc/ssl/certs/ca-certificates.crt",                /* Debian, Ubuntu, Arch, Alpine */
+        "/etc/pki/tls/certs/ca-bundle.crt",                  /* Fedora, RHEL */
+        "/etc/ssl/ca-bundle.pem",                            /* openSUSE */
+        "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem", /* RHEL 7+ */
+        "/etc/ssl/cert.pem",                                 /* macOS, FreeBSD, Alpine */
+        "/usr/local/share/certs/ca-root-nss.crt",            /* FreeBSD ports */
+    };
+    const char *env = getenv("SSL_CERT_FILE");
+    size_t i;
+    if (env && env[0] && mbedtls_x509_crt_parse_file(ca, env) >= 0 && ca->version != 0) return env;
+#if defined(_WIN32)
+    if (smtpmail__load_windows_roots(ca) > 0) return "the Windows ROOT store";
+#endif
+    for (i = 0; i < sizeof bundles / sizeof bundles[0]; i++)
+        if (mbedtls_x509_crt_parse_file(ca, bundles[i]) >= 0 && ca->version != 0) return bundles[i];
+    env = getenv("SSL_CERT_DIR");
+    if (env && env[0] && mbedtls_x509_crt_parse_path(ca, env) >= 0 && ca->version != 0) return env;
+    if (mbedtls_x509_crt_parse_path(ca, "/etc/ssl/certs") >= 0 && ca->version != 0)
+        return "/etc/ssl/certs";
+    return NULL;
+}
+
+/* Loads the RNG and the trust anchors once per session; every connection
+   of the session shares them. */
+static smtpmail_result smtpmail__tls_setup(smtpmail__chan *ch, const smtpmail_config *cfg,
+                                           smtpmail_error *err)
+{
+    static const char pers[] = "smtpmail.h";
+    unsigned char seed[32];
+    const char *where = NULL;
+    char text[160];
+    int r;
+    if (ch->tls_ready) return SMTPMAIL_OK;
+    mbedtls_ssl_config_init(&ch->conf);
+    mbedtls_x509_crt_init(&ch->ca);
+    mbedtls_entropy_init(&ch->entropy);
+    mbedtls_ctr_drbg_init(&ch->drbg);
+    ch->tls_ready = 1;
+    if (smtpmail__psa_init() != 0)
+        return smtpmail__sfail(err, SMTPMAIL_ERR_TLS, SMTPMAIL_STAGE_TLS, "psa_crypto_init failed");
+    /* The OS entropy source, personalised with the random hook's bytes. */
+    smtpmail__random(ch->hooks, seed, sizeof seed);
+    memcpy(seed, pers, sizeof pers - 1);
+    r = mbedtls_ctr_drbg_seed(&ch->drbg, mbedtls_entropy_func, &ch->entropy, seed, sizeof seed);
+    smtpmail__wipe(seed, sizeof seed);
+    if (r == 0)
+        r = mbedtls_ssl_config_defaults(&ch->conf, MBEDTLS_SSL_IS_CLIENT, MBEDTLS_SSL_TRANSPORT_STREAM,
+                                        MBEDTLS_SSL_PRESET_DEFAULT);
+    if (r != 0) {
+        smtpmail__tls_strerror(r, text, sizeof text);
+        smtpmail__sfail(err, SMTPMAIL_ERR_TLS, SMTPMAIL_STAGE_TLS, "TLS setup failed: %s", text);
+        if (err) err->tls_error = r;
+        return SMTPMAIL_ERR_TLS;
+    }
+    mbedtls_ssl_conf_rng(&ch->conf, mbedtls_ctr_drbg_random, &ch->drbg);
+    smtpmail__tls_min_12(&ch->conf); /* no SSL 3, TLS 1.0 or 1.1 */
+
+    ch->pins = cfg->pin_sha256 && cfg->pin_sha256[0] ? cfg->pin_sha256 : NULL;
+    if (cfg->insecure_skip_verify) {
+        ch->verify = 0;
+    } else if (cfg->ca_file || cfg->ca_dir || cfg->ca_pem) {
+        if (cfg->ca_file && ((r = mbedtls_x509_crt_parse_file(&ch->ca, cfg->ca_file)) < 0 ||
+                             ch->ca.version == 0)) {
+            smtpmail__tls_strerror(r, text, sizeof text);
+            smtpmail__sfail(err, SMTPMAIL_ERR_TRUST, SMTPMAIL_STAGE_TLS,
+                            "config.ca_file \"%.100s\": no certificate loaded (%s)", cfg->ca_file, text);
+            if (err) smtpmail__copy(err->field, sizeof err->field, "config.ca_file");
+            return SMTPMAIL_ERR_TRUST;
+        }
+        if (cfg->ca_dir && mbedtls_x509_crt_parse_path(&ch->ca, cfg->ca_dir) < 0) {
+            smtpmail__sfail(err, SMTPMAIL_ERR_TRUST, SMTPMAIL_STAGE_TLS,
+                            "config.ca_dir \"%.100s\": no certificate loaded", cfg->ca_dir);
+            return SMTPMAIL_ERR_TRUST;
+        }
+        if (cfg->ca_pem) {
+            /* mbedtls_x509_crt_parse wants PEM with its NUL counted. */
+            size_t n = cfg->ca_pem_len ? cfg->ca_pem_len : strlen(cfg->ca_pem);
+            unsigned char *pem = (unsigned char *)smtpmail__alloc(ch->hooks, n + 1);
+            if (!pem)
+                return smtpmail__sfail(err, SMTPMAIL_ERR_NO_MEMORY, SMTPMAIL_STAGE_TLS, "out of memory");
+            memcpy(pem, cfg->ca_pem, n);
+            pem[n] = '\0';
+            r = mbedtls_x509_crt_parse(&ch->ca, pem, n + 1);
+            smtpmail__free(ch->hooks, pem);
+            if (r < 0 || ch->ca.version == 0) {
+                smtpmail__sfail(err, SMTPMAIL_ERR_TRUST, SMTPMAIL_STAGE_TLS,
+                                "config.ca_pem: no certificate loaded");
+                return SMTPMAIL_ERR_TRUST;
+            }
+        }
+        ch->verify = 1;
+    } else if (ch->pins) {
+        ch->verify = 2; /* the pin alone: no bundle, no chain */
+    } else {
+        where = smtpmail__load_system_roots(&ch->ca);
+        if (!where)
+            return smtpmail__sfail(err, SMTPMAIL_ERR_TRUST, SMTPMAIL_STAGE_TLS,
+                                   "no system CA bundle found: set config.ca_file (or "
+                                   "SSL_CERT_FILE), or pin the server's key");
+        ch->verify = 1;
+    }
+    if (ch->verify == 1) {
+        mbedtls_ssl_conf_ca_chain(&ch->conf, &ch->ca, NULL);
+        mbedtls_ssl_conf_authmode(&ch->conf, MBEDTLS_SSL_VERIFY_REQUIRED);
+    } else {
+        /* Pin only, or INSECURE: the handshake does not judge the chain. */
+        mbedtls_ssl_conf_authmode(&ch->conf, MBEDTLS_SSL_VERIFY_NONE);
+    }
+    return SMTPMAIL_OK;
+}
+
+/* Does the peer's public key (SHA-256 of its DER SubjectPublicKeyInfo, as
+   curl's --pinnedpubkey) match one of "sha256//B64;sha256//B64"? */
+static int smtpmail__pin_ok(smtpmail__chan *ch)
+{
+    const mbedtls_x509_crt *peer = mbedtls_ssl_get_peer_cert(&ch->ssl);
+    unsigned char der[2600], hash[32];
+    char b64[48];
+    const char *p = ch->pins;
+    int n;
+    if (!peer) return 0;
+    /* Writes at the end of der. 2.28 takes a non-const context. */
+    n = mbedtls_pk_write_pubkey_der((SMTPMAIL__PK_CONST mbedtls_pk_context *)(uintptr_t)&peer->pk,
+                                    der, sizeof der);
+    if (n <= 0 || smtpmail__sha256(der + sizeof der - (size_t)n, (size_t)n, hash) != 0) return 0;
+    smtpmail__b64_block(hash, sizeof hash, b64);
+    b64[44] = '\0';
+    while (*p) {
+        const char *end = strchr(p, ';');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        while (len > 0 && *p == ' ') p++, len--;
+        if (len == 8 + 44 && memcmp(p, "sha256//", 8) == 0 && memcmp(p + 8, b64, 44) == 0) return 1;
+        p += len;
+        if (*p == ';') p++;
+    }
+    return 0;
+}
+
+/* The TLS handshake on the open transport: SNI and the host name check
+   (mbedtls_ssl_set_hostname), then the pin. */
+static smtpmail_result smtpmail__tls_start(smtpmail__chan *ch, const char *host, uint32_t limit_ms,
+                                           smtpmail_error *err)
+{
+    char text[200];
+    uint32_t saved = ch->io_ms;
+    int r;
+    mbedtls_ssl_init(&ch->ssl);
+    ch->ssl_inited = 1;
+    if ((r = mbedtls_ssl_setup(&ch->ssl, &ch->conf)) != 0 ||
+        (r = mbedtls_ssl_set_hostname(&ch->ssl, host)) != 0) {
+        smtpmail__tls_strerror(r, text, sizeof text);
+        smtpmail__sfail(err, SMTPMAIL_ERR_TLS, SMTPMAIL_STAGE_TLS, "TLS setup failed: %s", text);
+        if (err) err->tls_error = r;
+        return SMTPMAIL_ERR_TLS;
+    }
+    mbedtls_ssl_set_bio(&ch->ssl, ch, smtpmail__bio_send, smtpmail__bio_recv, NULL);
+    ch->io_result = 0;
+    ch->io_ms = limit_ms < saved ? limit_ms : saved;
+    do r = mbedtls_ssl_handshake(&ch->ssl);
+    while (SMTPMAIL__TLS_RETRY(r));
+    ch->io_ms = saved;
+    if (r != 0) {
+        uint32_t flags = mbedtls_ssl_get_verify_result(&ch->ssl);
+        if (ch->io_result != 0) {
+            smtpmail__sfail(err, (smtpmail_result)ch->io_result, SMTPMAIL_STAGE_TLS, "%s during the TLS handshake",
+                            ch->io_result == SMTPMAIL_ERR_TIMEOUT ? "timed out" : "connection lost");
+            return (smtpmail_result)ch->io_result;
+        }
+        if (r == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED && flags != 0 && flags != (uint32_t)-1) {
+            smtpmail__verify_reason(flags, text, sizeof text);
+            smtpmail__sfail(err, SMTPMAIL_ERR_CERTIFICATE, SMTPMAIL_STAGE_TLS, "%s (server %s)", text, host);
+            if (err) err->verify_flags = flags, err->tls_error = r;
+            return SMTPMAIL_ERR_CERTIFICATE;
+        }
+        smtpmail__tls_strerror(r, text, sizeof text);
+        smtpmail__sfail(err, SMTPMAIL_ERR_TLS, SMTPMAIL_STAGE_TLS, "handshake failed: %s", text);
+        if (err) err->tls_error = r;
+        return SMTPMAIL_ERR_TLS;
+    }
+    if (ch->pins && !smtpmail__pin_ok(ch)) {
+        smtpmail__sfail(err, SMTPMAIL_ERR_CERTIFICATE, SMTPMAIL_STAGE_TLS,
+                        "the server's public key does not match config.pin_sha256 (server %s)", host);
+        return SMTPMAIL_ERR_CERTIFICATE;
+    }
+    ch->tls_on = 1;
+    return SMTPMAIL_OK;
+}
+
+/* Ends TLS on this connection (close_notify, best effort) and frees the
+   per-connection state; the session's config stays for the next one. */
+static void smtpmail__tls_stop(smtpmail__chan *ch)
+{
+    if (ch->tls_on) {
+        uint32_t saved = ch->io_ms;
+        ch->io_ms = saved < 1000 ? saved : 1000;
+        (void)mbedtls_ssl_close_notify(&ch->ssl);
+        ch->io_ms = saved;
+    }
+    if (ch->ssl_inited) mbedtls_ssl_free(&ch->ssl);
+    ch->ssl_inited = ch->tls_on = 0;
+}
+
+static void smtpmail__tls_free(smtpmail__chan *ch)
+{
+    smtpmail__tls_stop(ch);
+    if (!ch->tls_ready) return;
+    mbedtls_ssl_config_free(&ch->conf);
+    mbedtls_x509_crt_free(&ch->ca);
+    mbedtls_ctr_drbg_free(&ch->drbg);
+    mbedtls_entropy_free(&ch->entropy);
+    ch->tls_ready = 0;
+}
+#endif /* SMTPMAIL_NO_TLS */
+
+/* Reads at least one byte: > 0 bytes, or a negative result. */
+static int smtpmail__chan_read(smtpmail__chan *ch, unsigned char *buf, size_t cap)
+{
+#ifndef SMTPMAIL_NO_TLS
+    if (ch->tls_on) {
+        int r;
+        ch->io_result = 0;
+        do r = mbedtls_ssl_read(&ch->ssl, buf, cap);
+        while (SMTPMAIL__TLS_RETRY(r));
+        if (r > 0) return r;
+        if (ch->io_result != 0) return ch->io_result;
+        return r == 0 || r == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY ? SMTPMAIL_ERR_NETWORK : SMTPMAIL_ERR_TLS;
+    }
+#endif
+    return smtpmail__raw_read(ch, buf, cap);
+}
+
+static int smtpmail__chan_write(smtpmail__chan *ch, const void *data, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)data;
+#ifndef SMTPMAIL_NO_TLS
+    if (ch->tls_on) {
+        ch->io_result = 0;
+        while (len > 0) {
+            int r = mbedtls_ssl_write(&ch->ssl, p, len);
+            if (SMTPMAIL__TLS_RETRY(r)) continue;
+            if (r <= 0) return ch->io_result != 0 ? ch->io_result : SMTPMAIL_ERR_TLS;
+            p += r;
+            len -= (size_t)r;
+        }
+        return 0;
+    }
+#endif
+    return smtpmail__raw_write(ch, p, len);
+}
+
+/* Closes TLS and the transport. */
+static void smtpmail__chan_close(smtpmail__chan *ch)
+{
+#ifndef SMTPMAIL_NO_TLS
+    smtpmail__tls_stop(ch);
+#endif
+    if (ch->open) ch->tr.close(ch->conn, ch->tr.user_data);
+    ch->open = 0;
+    ch->conn = NULL;
+}
+
+/* >>smtp ------------------------------------------------------------------ */
+
+enum {
+    SMTPMAIL__CAP_PIPELINING = 1, /* RFC 2920 */
+    SMTPMAIL__CAP_CHUNKING = 2,   /* RFC 3030 */
+    SMTPMAIL__CAP_STARTTLS = 4,   /* RFC 3207 */
+    SMTPMAIL__CAP_SIZE = 8,       /* RFC 1870 */
+    SMTPMAIL__CAP_8BITMIME = 16,  /* RFC 6152: not needed, the builder writes 7-bit */
+    SMTPMAIL__CAP_SMTPUTF8 = 32,  /* RFC 6531: not needed, addresses are ASCII */
+    SMTPMAIL__CAP_ENHANCED = 64,  /* RFC 2034 */
+    SMTPMAIL__CAP_AUTH = 128      /* RFC 4954 */
+};
+enum { SMTPMAIL__MECH_PLAIN = 1, SMTPMAIL__MECH_LOGIN = 2, SMTPMAIL__MECH_XOAUTH2 = 4 };
+
+/* One server reply: the code, the RFC 3463 status and the first line. */
+typedef struct smtpmail__reply {
+    int code;
+    char enhanced[16];
+    char text[256];
+} smtpmail__reply;
+
+struct smtpmail_session {
+    smtpmail_config cfg;        /* the caller's, strings borrowed */
+    smtpmail__chan ch;
+    char host[256];
+    uint16_t port;
+    smtpmail_tls_mode mode;
+    char user[256];             /* wiped at close */
+    char pass[512];             /* wiped at close */
+    char helo[256];
+    unsigned caps, mechs;
+    unsigned long size_max;
+    int broken;                 /* no usable connection: reconnect before use */
+    int fresh;                  /* connected during the current call */
+    int quit_sent;
+    size_t in_pos, in_len;
+    size_t cmd_len;
+    unsigned char in[SMTPMAIL_RECV_BUFFER];
+    char cmd[SMTPMAIL_CMD_BUFFER];
+    unsigned char msg[SMTPMAIL_SEND_BUFFER]; /* a whole small message, or stream chunks */
+};
+
+/* One line of transcript to the log hook, control bytes made visible. */
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((format(printf, 2, 3)))
+#endif
+static void smtpmail__log(const smtpmail_session *s, const char *fmt, ...)
+{
+    char line[600];
+    va_list ap;
+    size_t i;
+    const smtpmail_hooks *h = s->cfg.hooks;
+    if (!h || !h->log) return;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    for (i = 0; line[i]; i++)
+        if ((unsigned char)line[i] < 32 || (unsigned char)line[i] == 127) line[i] = '?';
+    h->log(line, h->user_data);
+}
+
+/* An I/O failure at a stage: the connection is not usable any more. */
+static smtpmail_result smtpmail__io_fail(smtpmail_session *s, smtpmail_error *err, smtpmail_stage stage,
+                                         int r)
+{
+    s->broken = 1;
+    if (r == SMTPMAIL_ERR_TIMEOUT)
+        return smtpmail__sfail(err, SMTPMAIL_ERR_TIMEOUT, stage, "timed out waiting for %s", s->host);
+    if (r == SMTPMAIL_ERR_PROTOCOL)
+        return smtpmail__sfail(err, SMTPMAIL_ERR_PROTOCOL, stage,
+                               "reply line longer than %d bytes: not an SMTP server?",
+                               SMTPMAIL_RECV_BUFFER - 1);
+    if (r == SMTPMAIL_ERR_TLS)
+        return smtpmail__sfail(err, SMTPMAIL_ERR_TLS, stage, "TLS record error from %s", s->host);
+    return smtpmail__sfail(err, r < 0 ? (smtpmail_result)r : SMTPMAIL_ERR_NETWORK, stage,
+                           "connection to %s lost", s->host);
+}
+
+/* A reply that is not the one wanted: 4xx temporary, 5xx permanent; at
+   AUTH, refused credentials are their own result. `who` names the
+   recipient for RCPT. */
+static smtpmail_result smtpmail__reply_fail(smtpmail_error *err, smtpmail_stage stage,
+                                            const smtpmail__reply *rep, const char *who)
+{
+    smtpmail_result r = SMTPMAIL_ERR_PROTOCOL;
+    if (rep->code >= 400 && rep->code < 500) r = SMTPMAIL_ERR_TEMPORARY;
+    else if (rep->code >= 500 && rep->code < 600) r = SMTPMAIL_ERR_PERMANENT;
+    if (stage == SMTPMAIL_STAGE_AUTH && r == SMTPMAIL_ERR_PERMANENT)
+        r = (rep->code == 504 || rep->code == 502) ? SMTPMAIL_ERR_AUTH_UNSUPPORTED : SMTPMAIL_ERR_AUTH;
+    smtpmail__sfail(err, r, stage, "%s%s%d%s%s %s", who ? who : "", who ? ": " : "", rep->code,
+                    rep->enhanced[0] ? " " : "", rep->enhanced, rep->text);
+    if (err) {
+        err->reply_code = rep->code;
+        smtpmail__copy(err->enhanced, sizeof err->enhanced, rep->enhanced);
+        smtpmail__copy(err->server_text, sizeof err->server_text, rep->text);
+    }
+    return r;
+}
+
+/* Queues one command line (CRLF added). With `secret`, the log shows only
+   the part before it. The buffer is written out when full, and wiped after
+   every write since AUTH lines pass through it. */
+static int smtpmail__cmd_flush(smtpmail_session *s)
+{
+    int r = s->cmd_len ? smtpmail__chan_write(&s->ch, s->cmd, s->cmd_len) : 0;
+    smtpmail__wipe(s->cmd, s->cmd_len);
+    s->cmd_len = 0;
+    if (r < 0) s->broken = 1;
+    return r;
+}
+
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((format(printf, 2, 3)))
+#endif
+static int smtpmail__cmd(smtpmail_session *s, const char *fmt, ...)
+{
+    va_list ap;
+    int n, r;
+    size_t room = sizeof s->cmd - s->cmd_len;
+    va_start(ap, fmt);
+    n = vsnprintf(s->cmd + s->cmd_len, room, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n + 2 >= room) {
+        if (s->cmd_len == 0 || (r = smtpmail__cmd_flush(s)) < 0) return s->cmd_len ? r : SMTPMAIL_ERR_INTERNAL;
+        room = sizeof s->cmd;
+        va_start(ap, fmt);
+        n = vsnprintf(s->cmd, room, fmt, ap);
+        va_end(ap);
+        if (n < 0 || (size_t)n + 2 >= room) return SMTPMAIL_ERR_INTERNAL;
+    }
+    smtpmail__log(s, "C: %s", s->cmd + s->cmd_len);
+    s->cmd_len += (size_t)n;
+    s->cmd[s->cmd_len++] = '\r';
+    s->cmd[s->cmd_len++] = '\n';
+    return 0;
+}
+
+/* Reads one line of a reply into *line (without CRLF; valid until the next
+   read). A line that does not fit the buffer is a protocol error: the
+   memory a server can make us use is bounded. */
+static int smtpmail__read_line(smtpmail_session *s, char **line, size_t *len)
+{
+    for (;;) {
+        unsigned char *p = s->in + s->in_pos;
+        unsigned char *nl = (unsigned char *)memchr(p, '\n', s->in_len - s->in_pos);
+        int n;
+        if (nl) {
+            *line = (char *)p;
+            *len = (size_t)(nl - p);
+            if (*len > 0 && p[*len - 1] == '\r') (*len)--;
+            p[*len] = '\0';
+            s->in_pos = (size_t)(nl - s->in) + 1;
+            return 0;
+        }
+        if (s->in_pos > 0) {
+            memmove(s->in, p, s->in_len - s->in_pos);
+            s->in_len -= s->in_pos;
+            s->in_pos = 0;
+        }
+        if (s->in_len >= sizeof s->in - 1) return SMTPMAIL_ERR_PROTOCOL;
+        n = smtpmail__chan_read(&s->ch, s->in + s->in_len, sizeof s->in - 1 - s->in_len);
+        if (n < 0) return n;
+        s->in_len += (size_t)n;
+    }
+}
+
+/* The EHLO keywords we use (RFC 5321 4.1.1.1; AUTH= is an old form). */
+static void smtpmail__parse_ehlo_line(smtpmail_session *s, const char *t)
+{
+    if (smtpmail__ieq(t, "PIPELINING")) s->caps |= SMTPMAIL__CAP_PIPELINING;
+    else if (smtpmail__ieq(t, "CHUNKING")) s->caps |= SMTPMAIL__CAP_CHUNKING;
+    else if (smtpmail__ieq(t, "STARTTLS")) s->caps |= SMTPMAIL__CAP_STARTTLS;
+    else if (smtpmail__ieq(t, "8BITMIME")) s->caps |= SMTPMAIL__CAP_8BITMIME;
+    else if (smtpmail__ieq(t, "SMTPUTF8")) s->caps |= SMTPMAIL__CAP_SMTPUTF8;
+    else if (smtpmail__ieq(t, "ENHANCEDSTATUSCODES")) s->caps |= SMTPMAIL__CAP_ENHANCED;
+    else if (smtpmail__istarts(t, "SIZE") && (t[4] == '\0' || t[4] == ' ')) {
+        s->caps |= SMTPMAIL__CAP_SIZE;
+        s->size_max = strtoul(t + 4, NULL, 10);
+    } else if (smtpmail__istarts(t, "AUTH") && (t[4] == ' ' || t[4] == '=')) {
+        const char *p = t + 5;
+        s->caps |= SMTPMAIL__CAP_AUTH;
+        while (*p) {
+            size_t n = 0;
+            char mech[16];
+            while (*p == ' ') p++;
+            while (p[n] && p[n] != ' ') n++;
+            if (n > 0 && n < sizeof mech) {
+                memcpy(mech, p, n);
+                mech[n] = '\0';
+                if (smtpmail__ieq(mech, "PLAIN")) s->mechs |= SMTPMAIL__MECH_PLAIN;
+                else if (smtpmail__ieq(mech, "LOGIN")) s->mechs |= SMTPMAIL__MECH_LOGIN;
+                else if (smtpmail__ieq(mech, "XOAUTH2")) s->mechs |= SMTPMAIL__MECH_XOAUTH2;
+            }
+            p += n;
+        }
+    }
+}
+
+/* Reads a whole reply (RFC 5321 4.2): "ddd-text" lines then "ddd text".
+   Garbage, mixed codes, an over-long line or an endless reply are protocol
+   errors. With `ehlo`, each line after the first is a capability. */
+static smtpmail_result smtpmail__read_reply(smtpmail_session *s, smtpmail_error *err,
+                                            smtpmail_stage stage, smtpmail__reply *rep, int ehlo)
+{
+    int lines;
+    memset(rep, 0, sizeof *rep);
+    for (lines = 0;; lines++) {
+        char *line, *text;
+        size_t len, i;
+        int code, r = smtpmail__read_line(s, &line, &len);
+        if (r < 0) return smtpmail__io_fail(s, err, stage, r);
+        smtpmail__log(s, "S: %s", line);
+        if (len < 3 || line[0] < '2' || line[0] > '5' || line[1] < '0' || line[1] > '9' ||
+            line[2] < '0' || line[2] > '9' || (len > 3 && line[3] != ' ' && line[3] != '-')) {
+            s->broken = 1;
+            for (i = 0; i < len && i < 60; i++)
+                if ((unsigned char)line[i] < 32 || (unsigned char)line[i] > 126) line[i] = '?';
+            if (len > 60) line[60] = '\0';
+            return smtpmail__sfail(err, SMTPMAIL_ERR_PROTOCOL, stage, "not an SMTP reply: \"%s\"", line);
+        }
+        code = (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
+        text = len > 4 ? line + 4 : line + len;
+        if (lines == 0) {
+            const char *e = text;
+            size_t n = 0;
+            rep->code = code;
+            /* RFC 3463 class.subject.detail, then a space. */
+            if ((*e == '2' || *e == '4' || *e == '5') && e[1] == '.') {
+                n = 2;
+                while (e[n] >= '0' && e[n] <= '9') n++;
+                if (e[n] == '.' && n > 2) {
+                    size_t m = n + 1;
+                    while (e[m] >= '0' && e[m] <= '9') m++;
+                    if (m > n + 1 && (e[m] == ' ' || e[m] == '\0') && m < sizeof rep->enhanced) {
+                        memcpy(rep->enhanced, e, m);
+                        rep->enhanced[m] = '\0';
+                        text += m + (e[m] == ' ');
+                    }
+                }
+            }
+            for (i = 0; text[i] && i < sizeof rep->text - 1; i++)
+                rep->text[i] = ((unsigned char)text[i] < 32 || (unsigned char)text[i] > 126) ? '?' : text[i];
+            rep->text[i] = '\0';
+        } else {
+            if (code != rep->code) {
+                s->broken = 1;
+                return smtpmail__sfail(err, SMTPMAIL_ERR_PROTOCOL, stage,
+                                       "reply lines with different codes (%d, %d)", rep->code, code);
+            }
+            if (ehlo) smtpmail__parse_ehlo_line(s, text);
+        }
+        if (len == 3 || line[3] == ' ') return SMTPMAIL_OK;
+        if (lines >= 100) {
+            s->broken = 1;
+            return smtpmail__sfail(err, SMTPMAIL_ERR_PROTOCOL, stage, "reply of more than 100 lines");
+        }
+    }
+}
+
+/* Sends what is queued and reads the reply; SMTPMAIL_OK when its code is
+   in [lo, hi]. */
+static smtpmail_result smtpmail__exchange(smtpmail_session *s, smtpmail_error *err, smtpmail_stage stage,
+                                          smtpmail__reply *rep, int lo, int hi)
+{
+    smtpmail_result r;
+    int w = smtpmail__cmd_flush(s);
+    if (w < 0) return smtpmail__io_fail(s, err, stage, w);
+    if ((r = smtpmail__read_reply(s, err, stage, rep, stage == SMTPMAIL_STAGE_EHLO)) != 0) return r;
+    if (rep->code < lo || rep->code > hi) return smtpmail__reply_fail(err, stage, rep, NULL);
+    return SMTPMAIL_OK;
+}
+
+static smtpmail_result smtpmail__ehlo(smtpmail_session *s, smtpmail_error *err)
+{
+    smtpmail__reply rep;
+    smtpmail_result r;
+    s->caps = s->mechs = 0;
+    s->size_max = 0;
+    if ((r = (smtpmail_result)smtpmail__cmd(s, "EHLO %s", s->helo)) != 0)
+        return smtpmail__io_fail(s, err, SMTPMAIL_STAGE_EHLO, r);
+    r = smtpmail__exchange(s, err, SMTPMAIL_STAGE_EHLO, &rep, 250, 259);
+    if (r == SMTPMAIL_ERR_PERMANENT && (rep.code == 500 || rep.code == 502)) {
+        /* RFC 5321 3.2: an old server without EHLO. It offers nothing, so
+           this only gets far with SMTPMAIL_TLS_INSECURE_NONE and no AUTH. */
+        smtpmail__cmd(s, "HELO %s", s->helo);
+        r = smtpmail__exchange(s, err, SMTPMAIL_STAGE_EHLO, &rep, 250, 259);
+    }
+    return r;
+}
+
+/* Writes prefix + base64(parts) as one line whose secret part never
+   reaches the log, then wipes every copy. */
+static smtpmail_result smtpmail__send_secret(smtpmail_session *s, smtpmail_error *err, const char *prefix,
+                                             const char *const *parts, const size_t *lens, size_t n)
+{
+    size_t raw_len = 0, i, plen = strlen(prefix), b64_len;
+    unsigned char *raw;
+    char *line;
+    int w;
+    for (i = 0; i < n; i++) raw_len += lens[i];
+    b64_len = (raw_len + 2) / 3 * 4;
+    raw = (unsigned char *)smtpmail__alloc(s->cfg.hooks, raw_len + plen + b64_len + 3);
+    if (!raw) return smtpmail__sfail(err, SMTPMAIL_ERR_NO_MEMORY, SMTPMAIL_STAGE_AUTH, "out of memory");
+    line = (char *)raw + raw_len;
+    for (raw_len = 0, i = 0; i < n; i++) {
+        memcpy(raw + raw_len, parts[i], lens[i]);
+        raw_len += lens[i];
+    }
+    memcpy(line, prefix, plen);
+    smtpmail__b64_block(raw, raw_len, line + plen);
+    memcpy(line + plen + b64_len, "\r\n", 2);
+    smtpmail__log(s, "C: %s<redacted>", prefix);
+    w = smtpmail__cmd_flush(s);
+    if (w == 0) w = smtpmail__chan_write(&s->ch, line, plen + b64_len + 2);
+    smtpmail__wipe(raw, raw_len + plen + b64_len + 2);
+    smtpmail__free(s->cfg.hooks, raw);
+    return w < 0 ? smtpmail__io_fail(s, err, SMTPMAIL_STAGE_AUTH, w) : SMTPMAIL_OK;
+}
+
+/* RFC 4954 AUTH: PLAIN with an initial response (one round trip), LOGIN,
+   or XOAUTH2 (Google's and Microsoft's bearer-token form). */
+static smtpmail_result smtpmail__auth(smtpmail_session *s, smtpmail_error *err)
+{
+    const char *token = s->cfg.oauth2_token;
+    const char *parts[5];
+    size_t lens[5];
+    smtpmail__reply rep;
+    smtpmail_result r;
+    smtpmail_auth_mech mech = s->cfg.auth;
+    if ((!token || !token[0]) && !s->pass[0]) return SMTPMAIL_OK; /* nothing to log in with */
+    if (!s->user[0])
+        return smtpmail__sfail(err, SMTPMAIL_ERR_INVALID_ARG, SMTPMAIL_STAGE_AUTH,
+                               "no user name: set config.username or put it in config.url");
+    if (mech == SMTPMAIL_AUTH_AUTO) {
+        if (token && token[0]) mech = SMTPMAIL_AUTH_XOAUTH2;
+        else if (s->mechs & SMTPMAIL__MECH_PLAIN) mech = SMTPMAIL_AUTH_PLAIN;
+        else if (s->mechs & SMTPMAIL__MECH_LOGIN) mech = SMTPMAIL_AUTH_LOGIN;
+        if (mech == SMTPMAIL_AUTH_AUTO || (mech == SMTPMAIL_AUTH_XOAUTH2 && !(s->mechs & SMTPMAIL__MECH_XOAUTH2)))
+            return smtpmail__sfail(err, SMTPMAIL_ERR_AUTH_UNSUPPORTED, SMTPMAIL_STAGE_AUTH, "%s",
+                                   !(s->caps & SMTPMAIL__CAP_AUTH) ? "the server offers no AUTH"
+                                   : (s->mechs & SMTPMAIL__MECH_XOAUTH2) && !(token && token[0])
+                                       ? "the server offers only XOAUTH2: set config.oauth2_token"
+                                       : "no AUTH mechanism in common (we have PLAIN, LOGIN, XOAUTH2)");
+    }
+    if (mech == SMTPMAIL_AUTH_XOAUTH2 && !(token && token[0]))
+        return smtpmail__sfail(err, SMTPMAIL_ERR_INVALID_ARG, SMTPMAIL_STAGE_AUTH,
+                               "XOAUTH2 needs config.oauth2_token");
+    if (mech == SMTPMAIL_AUTH_PLAIN) {
+        /* RFC 4616: authzid NUL authcid NUL password. */
+        parts[0] = "", lens[0] = 1;
+        parts[1] = s->user, lens[1] = strlen(s->user);
+        parts[2] = "", lens[2] = 1;
+        parts[3] = s->pass, lens[3] = strlen(s->pass);
+        if ((r = smtpmail__send_secret(s, err, "AUTH PLAIN ", parts, lens, 4)) != 0) return r;
+        if ((r = smtpmail__read_reply(s, err, SMTPMAIL_STAGE_AUTH, &rep, 0)) != 0) return r;
+        if (rep.code == 334) { /* a server that wants the response on its own line */
+            if ((r = smtpmail__send_secret(s, err, "", parts, lens, 4)) != 0) return r;
+            if ((r = smtpmail__read_reply(s, err, SMTPMAIL_STAGE_AUTH, &rep, 0)) != 0) return r;
+        }
+    } else if (mech == SMTPMAIL_AUTH_LOGIN) {
+        smtpmail__cmd(s, "AUTH LOGIN");
+        if ((r = smtpmail__exchange(s, err, SMTPMAIL_STAGE_AUTH, &rep, 334, 334)) != 0) return r;
+        parts[0] = s->user, lens[0] = strlen(s->user);
+        if ((r = smtpmail__send_secret(s, err, "", parts, lens, 1)) != 0) return r;
+        if ((r = smtpmail__read_reply(s, err, SMTPMAIL_STAGE_AUTH, &rep, 0)) != 0) return r;
+        if (rep.code != 334) return smtpmail__reply_fail(err, SMTPMAIL_STAGE_AUTH, &rep, NULL);
+        parts[0] = s->pass, lens[0] = strlen(s->pass);
+        if ((r = smtpmail__send_secret(s, err, "", parts, lens, 1)) != 0) return r;
+        if ((r = smtpmail__read_reply(s, err, SMTPMAIL_STAGE_AUTH, &rep, 0)) != 0) return r;
+    } else {
+        parts[0] = "user=", lens[0] = 5;
+        parts[1] = s->user, lens[1] = strlen(s->user);
+        parts[2] = "\001auth=Bearer ", lens[2] = 13;
+        parts[3] = token, lens[3] = strlen(token);
+        parts[4] = "\001\001", lens[4] = 2;
+        if ((r = smtpmail__send_secret(s, err, "AUTH XOAUTH2 ", parts, lens, 5)) != 0) return r;
+        if ((r = smtpmail__read_reply(s, err, SMTPMAIL_STAGE_AUTH, &rep, 0)) != 0) return r;
+        if (rep.code == 334) {
+            /* An error as a base64 JSON challenge: answer empty to get the
+               final reply (Google's documented flow). */
+            smtpmail__cmd(s, "%s", "");
+            if ((r = smtpmail__exchange(s, err, SMTPMAIL_STAGE_AUTH, &rep, 235, 235)) != 0) return r;
+        }
+    }
+    if (rep.code != 235) return smtpmail__reply_fail(err, SMTPMAIL_STAGE_AUTH, &rep, NULL);
+    return SMTPMAIL_OK;
+}
+
+/* Connects and brings the session to "ready to send": TCP, TLS (implicit
+   or STARTTLS), greeting, EHLO, AUTH. */
+static smtpmail_result smtpmail__connect(smtpmail_session *s, smtpmail_error *err)
+{
+    smtpmail__reply rep;
+    smtpmail_result r;
+    uint32_t left = smtpmail__chan_wait_ms(&s->ch), limit;
+    int c, sys = 0;
+    smtpmail__chan_close(&s->ch);
+    s->broken = 1;
+    s->fresh = 1;
+    s->quit_sent = 0;
+    s->in_pos = s->in_len = s->cmd_len = 0;
+    limit = s->cfg.connect_timeout_ms ? s->cfg.connect_timeout_ms : 10000;
+    if (left < limit) limit = left;
+    if (limit == 0) return smtpmail__sfail(err, SMTPMAIL_ERR_TIMEOUT, SMTPMAIL_STAGE_CONNECT, "no time left");
+    smtpmail__log(s, "*: connecting to %s port %u", s->host, (unsigned)s->port);
+#ifndef SMTPMAIL_NO_SOCKETS
+    if (s->ch.default_tcp) c = smtpmail__tcp_open(&s->ch.conn, s->host, s->port, limit, &sys);
+    else
+#endif
+        c = s->ch.tr.connect(&s->ch.conn, s->host, s->port, limit, s->ch.tr.user_data);
+    if (c != 0) {
+        if (c == SMTPMAIL_ERR_RESOLVE) {
+#if !defined(SMTPMAIL_NO_SOCKETS) && !defined(_WIN32)
+            r = smtpmail__sfail(err, SMTPMAIL_ERR_RESOLVE, SMTPMAIL_STAGE_RESOLVE, "cannot resolve \"%.100s\"%s%s",
+                                s->host, sys ? ": " : "", sys ? gai_strerror(sys) : "");
+#else
+            r = smtpmail__sfail(err, SMTPMAIL_ERR_RESOLVE, SMTPMAIL_STAGE_RESOLVE, "cannot resolve \"%.100s\"",
+                                s->host);
+#endif
+        } else if (c == SMTPMAIL_ERR_TIMEOUT) {
+            r = smtpmail__sfail(err, SMTPMAIL_ERR_TIMEOUT, SMTPMAIL_STAGE_CONNECT,
+                                "no answer from %.100s port %u within %lu ms", s->host, (unsigned)s->port,
+                                (unsigned long)limit);
+        } else {
+            r = smtpmail__sfail(err, c < 0 ? (smtpmail_result)c : SMTPMAIL_ERR_CONNECT, SMTPMAIL_STAGE_CONNECT,
+                                "cannot connect to %.100s port %u%s%s", s->host, (unsigned)s->port,
+                                sys ? ": " : "", sys ? strerror(sys) : "");
+        }
+        if (err) err->sys_error = sys;
+        return r;
+    }
+    s->ch.open = 1;
+#ifndef SMTPMAIL_NO_TLS
+    if (s->mode == SMTPMAIL_TLS_IMPLICIT) {
+        if ((r = smtpmail__tls_start(&s->ch, s->host, limit, err)) != 0) return r;
+        smtpmail__log(s, "*: %s, %s", mbedtls_ssl_get_version(&s->ch.ssl),
+                      mbedtls_ssl_get_ciphersuite(&s->ch.ssl));
+    }
+#endif
+    if ((r = smtpmail__read_reply(s, err, SMTPMAIL_STAGE_GREETING, &rep, 0)) != 0) return r;
+    if (rep.code != 220) return smtpmail__reply_fail(err, SMTPMAIL_STAGE_GREETING, &rep, NULL);
+    if ((r = smtpmail__ehlo(s, err)) != 0) return r;
+#ifndef SMTPMAIL_NO_TLS
+    if (s->mode == SMTPMAIL_TLS_STARTTLS) {
+        /* RFC 3207: never a silent downgrade. */
+        if (!(s->caps & SMTPMAIL__CAP_STARTTLS))
+            return smtpmail__sfail(err, SMTPMAIL_ERR_STARTTLS, SMTPMAIL_STAGE_STARTTLS,
+                                   "%s does not offer STARTTLS; refusing to go on without TLS", s->host);
+        smtpmail__cmd(s, "STARTTLS");
+        r = smtpmail__exchange(s, err, SMTPMAIL_STAGE_STARTTLS, &rep, 220, 220);
+        if (r == SMTPMAIL_ERR_TEMPORARY || r == SMTPMAIL_ERR_PERMANENT || r == SMTPMAIL_ERR_PROTOCOL) {
+            if (err) err->result = SMTPMAIL_ERR_STARTTLS;
+            return SMTPMAIL_ERR_STARTTLS;
+        }
+        if (r != 0) return r;
+        /* RFC 3207 4.2: whatever came with or after the 220 was sent in
+           clear and could be an attacker's: drop it. */
+        if (s->in_len > s->in_pos)
+            smtpmail__log(s, "*: discarding %lu bytes received before TLS",
+                          (unsigned long)(s->in_len - s->in_pos));
+        s->in_pos = s->in_len = 0;
+        if ((r = smtpmail__tls_start(&s->ch, s->host, limit, err)) != 0) return r;
+        smtpmail__log(s, "*: %s, %s", mbedtls_ssl_get_version(&s->ch.ssl),
+                      mbedtls_ssl_get_ciphersuite(&s->ch.ssl));
+        /* RFC 3207 4.2: forget what was learnt in clear, ask again. */
+        if ((r = smtpmail__ehlo(s, err)) != 0) return r;
+    }
+#endif
+    if ((r = smtpmail__auth(s, err)) != 0) return r;
+    s->broken = 0;
+    return SMTPMAIL_OK;
+}
+
+/* Dot-stuffing (RFC 5321 4.5.2) on the way to the channel: a '.' that
+   starts a line is doubled. The builder's output is CRLF-only. */
+typedef struct smtpmail__dot {
+    smtpmail_session *s;
+    int bol;
+    int result;
+} smtpmail__dot;
+
+static int smtpmail__dot_write(const void *data, size_t len, void *user_data)
+{
+    smtpmail__dot *d = (smtpmail__dot *)user_data;
+    const unsigned char *p = (const unsigned char *)data;
+    size_t i, start = 0;
+    int r = 0;
+    for (i = 0; i < len && r == 0; i++) {
+        if (d->bol && p[i] == '.') {
+            r = smtpmail__chan_write(&d->s->ch, p + start, i + 1 - start);
+            start = i;
+        }
+        d->bol = p[i] == '\n';
+    }
+    if (r == 0 && start < len) r = smtpmail__chan_write(&d->s->ch, p + start, len - start);
+    if (r < 0) d->result = r;
+    return r;
+}
+
+/* The recipients in envelope order: to, cc, then bcc. */
+static const smtpmail_address *smtpmail__rcpt(const smtpmail_message *m, size_t i, char *field, size_t cap)
+{
+    static const char *const names[3] = {"to", "cc", "bcc"};
+    const smtpmail_address *lists[3];
+    size_t counts[3], j;
+    lists[0] = m->to, lists[1] = m->cc, lists[2] = m->bcc;
+    counts[0] = m->to_count, counts[1] = m->cc_count, counts[2] = m->bcc_count;
+    for (j = 0; j < 3; j++) {
+        if (i < counts[j]) {
+            snprintf(field, cap, "message.%s[%lu].addr", names[j], (unsigned long)i);
+            return &lists[j][i];
+        }
+        i -= counts[j];
+    }
+    return NULL;
+}
+
+/* What the RCPT replies said, for the verdict after the last one. */
+typedef struct smtpmail__rcpts {
+    size_t accepted;
+    int have_bad;
+    smtpmail__reply first_bad;
+    char bad_field[64];
+    char bad_addr[SMTPMAIL__ADDR_MAX + 1];
+} smtpmail__rcpts;
+
+static void smtpmail__rcpt_record(smtpmail_session *s, smtpmail__rcpts *t, const smtpmail_address *a,
+                                  const char *field, const smtpmail__reply *rep)
+{
+    if (s->cfg.on_recipient) s->cfg.on_recipient(a->addr, rep->code, rep->text, s->cfg.user_data);
+    if (rep->code >= 200 && rep->code <= 299) {
+        t->accepted++;
+    } else if (!t->have_bad) {
+        t->have_bad = 1;
+        t->first_bad = *rep;
+        smtpmail__copy(t->bad_field, sizeof t->bad_field, field);
+        smtpmail__copy(t->bad_addr, sizeof t->bad_addr, a->addr);
+    }
+}
+
+/* One mail transaction (RFC 5321 3.3) on a ready connection. The message
+   is first rendered into s->msg: when it fits, its size is known (SIZE=)
+   and with CHUNKING it goes as BDAT LAST in the same write as the envelope;
+   otherwise it is streamed after DATA. *idle_drop tells that the connection
+   was found dead at the first reply, before anything could be delivered. */
+static smtpmail_result smtpmail__transaction(smtpmail_session *s, const smtpmail_message *m, int one_shot,
+                                             smtpmail_error *err, int *idle_drop)
+{
+    smtpmail__reply mail, data, last, rep;
+    smtpmail__rcpts t;
+    smtpmail__out o;
+    smtpmail__dot dot;
+    char field[64];
+    const smtpmail_address *a;
+    size_t n_rcpt = m->to_count + m->cc_count + m->bcc_count, i, msg_len = 0;
+    int small = 0, pipe, bdat, in_batch, w;
+    smtpmail_result r;
+
+    *idle_drop = 0;
+    memset(&mail, 0, sizeof mail);
+    memset(&data, 0, sizeof data);
+    memset(&t, 0, sizeof t);
+    memset(&o, 0, sizeof o);
+    o.direct = 1;
+    o.stop_when_full = 1;
+    o.buf = s->msg;
+    o.cap = sizeof s->msg;
+    o.err = err;
+    for (i = 0; i < m->attachment_count && m->attachments[i].read == NULL; i++) {}
+    if (i == m->attachment_count) {
+        /* A read callback cannot be read twice: such messages stream. */
+        r = smtpmail__render(m, s->cfg.hooks, &o, err);
+        if (r == SMTPMAIL_OK) small = 1, msg_len = o.total;
+        else if (r != SMTPMAIL_ERR_BUFFER_TOO_SMALL) return r;
+    }
+    if (small && s->size_max && msg_len > s->size_max)
+        return smtpmail__sfail(err, SMTPMAIL_ERR_PERMANENT, SMTPMAIL_STAGE_MAIL,
+                               "the message is %lu bytes, over the server's limit of %lu (SIZE)",
+                               (unsigned long)msg_len, s->size_max);
+    pipe = (s->caps & SMTPMAIL__CAP_PIPELINING) != 0;
+    bdat = (s->caps & SMTPMAIL__CAP_CHUNKING) && small;
+    /* The message may go with the envelope unless one refused recipient
+       must stop it: then every RCPT reply is read first. */
+    in_batch = pipe && (s->cfg.allow_partial_recipients || n_rcpt == 1);
+
+    w = (s->caps & SMTPMAIL__CAP_SIZE) && small
+            ? smtpmail__cmd(s, "MAIL FROM:<%s> SIZE=%lu", m->from.addr, (unsigned long)msg_len)
+            : smtpmail__cmd(s, "MAIL FROM:<%s>", m->from.addr);
+    if (w < 0) return smtpmail__io_fail(s, err, SMTPMAIL_STAGE_MAIL, w);
+    if (!pipe) {
+        r = smtpmail__exchange(s, err, SMTPMAIL_STAGE_MAIL, &mail, 200, 299);
+        if (r != 0) {
+            *idle_drop = s->broken || mail.code == 421;
+            goto fail;
+        }
+    }
+    for (i = 0; i < n_rcpt; i++) {
+        a = smtpmail__rcpt(m, i, field, sizeof field);
+        if ((w = smtpmail__cmd(s, "RCPT TO:<%s>", a->addr)) < 0)
+            return smtpmail__io_fail(s, err, SMTPMAIL_STAGE_RCPT, w);
+        if (pipe) continue;
+        if ((w = smtpmail__cmd_flush(s)) < 0) return smtpmail__io_fail(s, err, SMTPMAIL_STAGE_RCPT, w);
+        if ((r = smtpmail__read_reply(s, err, SMTPMAIL_STAGE_RCPT, &rep, 0)) != 0) return r;
+        smtpmail__rcpt_record(s, &t, a, field, &rep);
+    }
+    if (in_batch) {
+        w = bdat ? smtpmail__cmd(s, "BDAT %lu LAST", (unsigned long)msg_len) : smtpmail__cmd(s, "DATA");
+        if (w < 0) return smtpmail__io_fail(s, err, SMTPMAIL_STAGE_DATA, w);
+    }
+    if (pipe) {
+        /* RFC 2920: the whole batch in one write, then the replies in order. */
+        if ((w = smtpmail__cmd_flush(s)) < 0) return smtpmail__io_fail(s, err, SMTPMAIL_STAGE_MAIL, w);
+        if (in_batch && bdat) {
+            if ((w = smtpmail__chan_write(&s->ch, s->msg, msg_len)) < 0)
+                return smtpmail__io_fail(s, err, SMTPMAIL_STAGE_END_OF_DATA, w);
+            if (one_shot) {
+                /* QUIT may end a pipelined batch: its 221 costs no wait. */
+                smtpmail__cmd(s, "QUIT");
+                if ((w = smtpmail__cmd_flush(s)) < 0) return smtpmail__io_fail(s, err, SMTPMAIL_STAGE_QUIT, w);
+                s->quit_sent = 1;
+            }
+        }
+        if ((r = smtpmail__read_reply(s, err, SMTPMAIL_STAGE_MAIL, &mail, 0)) != 0) {
+            *idle_drop = s->broken;
+            return r;
+        }
+        *idle_drop = mail.code == 421;
+        for (i = 0; i < n_rcpt; i++) {
+            a = smtpmail__rcpt(m, i, field, sizeof field);
+            if ((r = smtpmail__read_reply(s, err, SMTPMAIL_STAGE_RCPT, &rep, 0)) != 0) return r;
+            smtpmail__rcpt_record(s, &t, a, field, &rep);
+        }
+        if (in_batch &&
+            (r = smtpmail__read_reply(s, err, bdat ? SMTPMAIL_STAGE_END_OF_DATA : SMTPMAIL_STAGE_DATA, &data, 0)) != 0)
+            return r;
+        if (mail.code < 200 || mail.code > 299) {
+            r = smtpmail__reply_fail(err, SMTPMAIL_STAGE_MAIL, &mail, NULL);
+            goto fail;
+        }
+    }
+    if (t.accepted == 0 || (t.have_bad && !s->cfg.allow_partial_recipients)) {
+        r = smtpmail__reply_fail(err, SMTPMAIL_STAGE_RCPT, &t.first_bad, t.bad_addr);
+        if (err) smtpmail__copy(err->field, sizeof err->field, t.bad_field);
+        goto fail;
+    }
+    if (in_batch && bdat) {
+        last = data;
+        goto final;
+    }
+    if (in_batch) {
+        if (data.code != 354) {
+            r = smtpmail__reply_fail(err, SMTPMAIL_STAGE_DATA, &data, NULL);
+            goto fail;
+        }
+    } else if (bdat) {
+        smtpmail__cmd(s, "BDAT %lu LAST", (unsigned long)msg_len);
+        if ((w = smtpmail__cmd_flush(s)) < 0 || (w = smtpmail__chan_write(&s->ch, s->msg, msg_len)) < 0)
+            return smtpmail__io_fail(s, err, SMTPMAIL_STAGE_END_OF_DATA, w);
+        if (one_shot && pipe) {
+            smtpmail__cmd(s, "QUIT");
+            if (smtpmail__cmd_flush(s) == 0) s->quit_sent = 1;
+        }
+        if ((r = smtpmail__read_reply(s, err, SMTPMAIL_STAGE_END_OF_DATA, &last, 0)) != 0) return r;
+        goto final;
+    } else {
+        smtpmail__cmd(s, "DATA");
+        if ((r = smtpmail__exchange(s, err, SMTPMAIL_STAGE_DATA, &data, 354, 354)) != 0) goto fail;
+    }
+
+    /* DATA: the message, dot-stuffed, then CRLF "." CRLF (RFC 5321 4.1.1.4). */
+    smtpmail__log(s, "C: <message>");
+    memset(&dot, 0, sizeof dot);
+    dot.s = s;
+    dot.bol = 1;
+    if (small) {
+        w = smtpmail__dot_write(s->msg, msg_len, &dot);
+    } else {
+        memset(&o, 0, sizeof o);
+        o.buf = s->msg;
+        o.cap = sizeof s->msg;
+        o.write = smtpmail__dot_write;
+        o.user_data = &dot;
+        o.err = err;
+        r = smtpmail__render(m, s->cfg.hooks, &o, err);
+        if (r == SMTPMAIL_OK) r = (smtpmail_result)smtpmail__out_flush(&o);
+        if (r != SMTPMAIL_OK && dot.result == 0) {
+            /* The message could not be finished (an attachment stopped
+               being readable): hang up rather than end the DATA, so the
+               server drops the transaction instead of delivering half. */
+            s->broken = 1;
+            smtpmail__chan_close(&s->ch);
+            return r;
+        }
+        w = dot.result;
+    }
+    if (w < 0) return smtpmail__io_fail(s, err, SMTPMAIL_STAGE_END_OF_DATA, dot.result ? dot.result : w);
+    smtpmail__cmd(s, ".");
+    if (one_shot && pipe) {
+        smtpmail__cmd(s, "QUIT");
+        s->quit_sent = 1;
+    }
+    if ((w = smtpmail__cmd_flush(s)) < 0) return smtpmail__io_fail(s, err, SMTPMAIL_STAGE_END_OF_DATA, w);
+    if ((r = smtpmail__read_reply(s, err, SMTPMAIL_STAGE_END_OF_DATA, &last, 0)) != 0) return r;
+
+final:
+    /* The one place success is decided: a 2xx to the end of the message. */
+    if (last.code < 200 || last.code > 299) return smtpmail__reply_fail(err, SMTPMAIL_STAGE_END_OF_DATA, &last, NULL);
+    return SMTPMAIL_OK;
+
+fail:
+    /* A failed transaction: RSET (RFC 5321 4.1.1.5) so that the session
+       can carry the next message, unless the link is gone or the server
+       took the DATA it should have refused (then only hanging up ends it). */
+    if (in_batch && !bdat && data.code == 354) s->broken = 1;
+    if (!s->broken) {
+        smtpmail_error ignored;
+        smtpmail__cmd(s, "RSET");
+        if (smtpmail__exchange(s, &ignored, SMTPMAIL_STAGE_RSET, &rep, 200, 299) != 0) s->broken = 1;
+    }
+    if (s->broken) smtpmail__chan_close(&s->ch);
+    return r;
+}
+
+/* >>config ---------------------------------------------------------------- */
+
+/* Providers by the sender's domain (or by name in config.url). */
+static const struct {
+    const char *key, *host;
+    uint16_t port;
+    smtpmail_tls_mode mode;
+} smtpmail__presets[] = {
+    {"qq.com", "smtp.qq.com", 465, SMTPMAIL_TLS_IMPLICIT},
+    {"foxmail.com", "smtp.qq.com", 465, SMTPMAIL_TLS_IMPLICIT},
+    {"163.com", "smtp.163.com", 465, SMTPMAIL_TLS_IMPLICIT},
+    {"126.com", "smtp.126.com", 465, SMTPMAIL_TLS_IMPLICIT},
+    {"yeah.net", "smtp.yeah.net", 465, SMTPMAIL_TLS_IMPLICIT},
+    {"gmail.com", "smtp.gmail.com", 465, SMTPMAIL_TLS_IMPLICIT},
+    {"googlemail.com", "smtp.gmail.com", 465, SMTPMAIL_TLS_IMPLICIT},
+    {"outlook.com", "smtp-mail.outlook.com", 587, SMTPMAIL_TLS_STARTTLS},
+    {"hotmail.com", "smtp-mail.outlook.com", 587, SMTPMAIL_TLS_STARTTLS},
+    {"live.com", "smtp-mail.outlook.com", 587, SMTPMAIL_TLS_STARTTLS},
+    {"office365", "smtp.office365.com", 587, SMTPMAIL_TLS_STARTTLS},
+};
+
+static int smtpmail__preset(smtpmail_session *s, const char *key)
+{
+    size_t i;
+    for (i = 0; key && i < sizeof smtpmail__presets / sizeof smtpmail__presets[0]; i++) {
+        if (!smtpmail__ieq(key, smtpmail__presets[i].key)) continue;
+        smtpmail__copy(s->host, sizeof s->host, smtpmail__presets[i].host);
+        s->port = smtpmail__presets[i].port;
+        s->mode = smtpmail__presets[i].mode;
+        return 1;
+    }
+    return 0;
+}
+
+static int smtpmail__hexval(int c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+/* Copies src[0..len) to dst, percent-decoded (RFC 3986 2.1). */
+static int smtpmail__pct_decode(char *dst, size_t cap, const char *src, size_t len)
+{
+    size_t i, n = 0;
+    for (i = 0; i < len; i++) {
+        int c = (unsigned char)src[i];
+        if (c == '%') {
+            int hi = i + 2 < len ? smtpmail__hexval(src[i + 1]) : -1;
+            int lo = i + 2 < len ? smtpmail__hexval(src[i + 2]) : -1;
+            if (hi < 0 || lo < 0) return -1;
+            c = hi * 16 + lo;
+            i += 2;
+        }
+        if (c == 0 || n + 1 >= cap) return -1;
+        dst[n++] = (char)c;
+    }
+    dst[n] = '\0';
+    return 0;
+}
+
+/* smtps://user:pass@host:port, smtp://..., smtp+plain://... */
+static smtpmail_result smtpmail__parse_url(smtpmail_session *s, const char *url, smtpmail_error *err)
+{
+    const char *p = strstr(url, "://"), *auth, *at = NULL, *end, *q, *colon = NULL;
+    size_t slen;
+    if (!p) {
+        if (smtpmail__preset(s, url)) return SMTPMAIL_OK;
+        return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, "config.url",
+                              "config.url \"%.60s\" is neither smtps://, smtp://, smtp+plain:// nor a "
+                              "preset (qq.com, 163.com, gmail.com, office365, ...)", url);
+    }
+    slen = (size_t)(p - url);
+    if (slen == 5 && smtpmail__istarts(url, "smtps")) s->mode = SMTPMAIL_TLS_IMPLICIT;
+    else if (slen == 4 && smtpmail__istarts(url, "smtp")) s->mode = SMTPMAIL_TLS_STARTTLS;
+    else if (slen == 10 && smtpmail__istarts(url, "smtp+plain")) s->mode = SMTPMAIL_TLS_INSECURE_NONE;
+    else
+        return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, "config.url",
+                              "config.url: unknown scheme (use smtps://, smtp:// or smtp+plain://)");
+    auth = p + 3;
+    end = auth + strcspn(auth, "/?#");
+    for (q = auth; q < end; q++)
+        if (*q == '@') at = q; /* the last '@': a user may be an address */
+    if (at) {
+        for (q = auth; q < at && *q != ':'; q++) {}
+        if (q < at) colon = q;
+        if (smtpmail__pct_decode(s->user, sizeof s->user, auth, (size_t)((colon ? colon : at) - auth)) != 0 ||
+            (colon && smtpmail__pct_decode(s->pass, sizeof s->pass, colon + 1, (size_t)(at - colon - 1)) != 0))
+            return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, "config.url",
+                                  "config.url: bad user or password (percent-encode ':', '@' and '%%')");
+        auth = at + 1;
+    }
+    if (*auth == '[') {
+        q = (const char *)memchr(auth, ']', (size_t)(end - auth));
+        if (!q) return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, "config.url", "config.url: unclosed '['");
+        if ((size_t)(q - auth - 1) >= sizeof s->host) goto too_long;
+        memcpy(s->host, auth + 1, (size_t)(q - auth - 1));
+        s->host[q - auth - 1] = '\0';
+        q++;
+    } else {
+        for (q = auth; q < end && *q != ':'; q++) {}
+        if ((size_t)(q - auth) >= sizeof s->host) goto too_long;
+        memcpy(s->host, auth, (size_t)(q - auth));
+        s->host[q - auth] = '\0';
+    }
+    if (q < end && *q == ':') {
+        unsigned long port = 0;
+        const char *d = q + 1;
+        for (; d < end && *d >= '0' && *d <= '9' && port <= 65535; d++) port = port * 10 + (unsigned long)(*d - '0');
+        if (d != end || d == q + 1 || port == 0 || port > 65535)
+            return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, "config.url", "config.url: bad port");
+        s->port = (uint16_t)port;
+    } else if (q != end) {
+        return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, "config.url", "config.url: bad host");
+    }
+    return SMTPMAIL_OK;
+too_long:
+    return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, "config.url", "config.url: host name too long");
+}
+
+/* A config string that goes on the wire: no CR, LF; fits its buffer. The
+   message names the field, never the value (it may be a password). */
+static smtpmail_result smtpmail__config_str(smtpmail_error *err, const char *field, const char *v, size_t cap)
+{
+    if (!v) return SMTPMAIL_OK;
+    if (strpbrk(v, "\r\n"))
+        return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, field, "%s contains CR or LF", field);
+    if (strlen(v) >= cap)
+        return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, field, "%s is longer than %lu bytes", field,
+                              (unsigned long)cap - 1);
+    return SMTPMAIL_OK;
+}
+
+/* Everything the session needs from the config, checked, with the presets
+   and defaults applied. default_user is the sender's address, if known. */
+static smtpmail_result smtpmail__configure(smtpmail_session *s, const smtpmail_config *cfg,
+                                           const char *default_user, smtpmail_error *err)
+{
+    const char *who;
+    smtpmail_result r;
+    s->cfg = *cfg;
+    s->mode = cfg->tls;
+    if ((unsigned)cfg->tls > (unsigned)SMTPMAIL_TLS_INSECURE_NONE)
+        return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, "config.tls", "config.tls is not a smtpmail_tls_mode");
+    if ((unsigned)cfg->auth > (unsigned)SMTPMAIL_AUTH_XOAUTH2)
+        return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, "config.auth", "config.auth is not a smtpmail_auth_mech");
+    if ((r = smtpmail__check_hooks(cfg->hooks, err)) != 0) return r;
+    if ((r = smtpmail__config_str(err, "config.host", cfg->host, sizeof s->host)) != 0 ||
+        (r = smtpmail__config_str(err, "config.username", cfg->username, sizeof s->user)) != 0 ||
+        (r = smtpmail__config_str(err, "config.password", cfg->password, sizeof s->pass)) != 0 ||
+        (r = smtpmail__config_str(err, "config.oauth2_token", cfg->oauth2_token, 16384)) != 0 ||
+        (r = smtpmail__config_str(err, "config.helo_name", cfg->helo_name, sizeof s->helo)) != 0 ||
+        (r = smtpmail__config_str(err, "config.url", cfg->url, 2048)) != 0)
+        return r;
+    if (cfg->url && (r = smtpmail__parse_url(s, cfg->url, err)) != 0) return r;
+    if (cfg->host) smtpmail__copy(s->host, sizeof s->host, cfg->host);
+    if (cfg->port) s->port = cfg->port;
+    if (cfg->username) smtpmail__copy(s->user, sizeof s->user, cfg->username);
+    else if (!s->user[0] && default_user) smtpmail__copy(s->user, sizeof s->user, default_user);
+    if (cfg->password) smtpmail__copy(s->pass, sizeof s->pass, cfg->password);
+    if (!s->host[0]) {
+        who = strrchr(s->user, '@');
+        if (!who || !smtpmail__preset(s, who + 1))
+            return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, "config.host",
+                                  "config.host is not set and \"%.60s\" has no preset: set config.url or "
+                                  "config.host", who ? who + 1 : s->user[0] ? s->user : "(no sender)");
+        if (cfg->port) s->port = cfg->port;
+    }
+    if (!s->port) s->port = s->mode == SMTPMAIL_TLS_IMPLICIT ? 465 : s->mode == SMTPMAIL_TLS_STARTTLS ? 587 : 25;
+    if (s->mode == SMTPMAIL_TLS_STARTTLS && s->port == 465) s->mode = SMTPMAIL_TLS_IMPLICIT; /* RFC 8314 */
+#ifdef SMTPMAIL_NO_TLS
+    if (s->mode != SMTPMAIL_TLS_INSECURE_NONE)
+        return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, "config.tls",
+                              "this build has no TLS (SMTPMAIL_NO_TLS): only SMTPMAIL_TLS_INSECURE_NONE");
+#endif
+    if (cfg->helo_name && cfg->helo_name[0]) smtpmail__copy(s->helo, sizeof s->helo, cfg->helo_name);
+    else {
+#ifndef SMTPMAIL_NO_SOCKETS
+        smtpmail__local_name(s->helo, sizeof s->helo);
+#else
+        smtpmail__copy(s->helo, sizeof s->helo, "localhost");
+#endif
+    }
+    if (cfg->transport) {
+        if (!cfg->transport->connect || !cfg->transport->send || !cfg->transport->recv || !cfg->transport->close)
+            return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, "config.transport",
+                                  "config.transport needs connect, send, recv and close");
+        s->ch.tr = *cfg->transport;
+    } else {
+#ifdef SMTPMAIL_NO_SOCKETS
+        return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, "config.transport",
+                              "config.transport is required in a SMTPMAIL_NO_SOCKETS build");
+#else
+        s->ch.tr = smtpmail__tcp;
+        s->ch.default_tcp = 1;
+#endif
+    }
+    s->ch.hooks = cfg->hooks;
+    s->ch.io_ms = cfg->io_timeout_ms ? cfg->io_timeout_ms : 30000;
+#ifndef SMTPMAIL_NO_TLS
+    if (s->mode != SMTPMAIL_TLS_INSECURE_NONE) {
+        if ((r = smtpmail__tls_setup(&s->ch, cfg, err)) != 0) return r;
+        if (cfg->insecure_skip_verify)
+            smtpmail__log(s, "*: WARNING: config.insecure_skip_verify: the certificate of %s is not checked",
+                          s->host);
+    }
+#endif
+    return SMTPMAIL_OK;
+}
+
+/* >>session --------------------------------------------------------------- */
+
+static void smtpmail__deadline(smtpmail_session *s)
+{
+    s->ch.deadline = smtpmail__ticks(s->cfg.hooks) + (s->cfg.timeout_ms ? s->cfg.timeout_ms : 120000u);
+}
+
+/* Closes everything and frees; with `quit`, says QUIT first (once) and
+   waits at most a second for the 221, whose content changes nothing. */
+static void smtpmail__session_free(smtpmail_session *s, int quit)
+{
+    const smtpmail_hooks *hooks;
+    if (!s) return;
+    if (quit && s->ch.open && !s->broken) {
+        smtpmail__reply rep;
+        smtpmail_error ignored;
+        uint64_t bound = smtpmail__ticks(s->cfg.hooks) + 1000u;
+        if (bound < s->ch.deadline || s->ch.deadline == 0) s->ch.deadline = bound;
+        if (!s->quit_sent) {
+            smtpmail__cmd(s, "QUIT");
+            (void)smtpmail__cmd_flush(s);
+        }
+        (void)smtpmail__read_reply(s, &ignored, SMTPMAIL_STAGE_QUIT, &rep, 0);
+    }
+    smtpmail__chan_close(&s->ch);
+#ifndef SMTPMAIL_NO_TLS
+    smtpmail__tls_free(&s->ch);
+#endif
+    hooks = s->cfg.hooks;
+    smtpmail__wipe(s, sizeof *s); /* credentials, and the last message's bytes */
+    smtpmail__free(hooks, s);
+}
+
+static smtpmail_result smtpmail__open(const smtpmail_config *cfg, const char *default_user,
+                                      smtpmail_session **out, smtpmail_error *err)
+{
+    smtpmail_session *s;
+    smtpmail_result r;
+    *out = NULL;
+    if ((r = smtpmail__check_hooks(cfg->hooks, err)) != 0) return r;
+    s = (smtpmail_session *)smtpmail__alloc(cfg->hooks, sizeof *s);
+    if (!s) return smtpmail__fail(err, SMTPMAIL_ERR_NO_MEMORY, "", "out of memory (%lu bytes)",
+                                  (unsigned long)sizeof *s);
+    memset(s, 0, sizeof *s);
+    s->cfg.hooks = cfg->hooks;
+    s->broken = 1;
+    if ((r = smtpmail__configure(s, cfg, default_user, err)) == 0) {
+        smtpmail__deadline(s);
+        r = smtpmail__connect(s, err);
+    }
+    if (r != SMTPMAIL_OK) {
+        smtpmail__session_free(s, 1);
+        return r;
+    }
+    *out = s;
+    return SMTPMAIL_OK;
+}
+
+/* Sends within the current deadline, reconnecting once when the server
+   dropped an idle connection before the transaction started. */
+static smtpmail_result smtpmail__send(smtpmail_session *s, const smtpmail_message *m, int one_shot,
+                                      smtpmail_error *err)
+{
+    int attempt, idle_drop;
+    smtpmail_result r;
+    if ((r = smtpmail__check(m, err)) != 0) return r;
+    for (attempt = 0;; attempt++) {
+        if (s->broken) {
+            smtpmail__log(s, "*: reconnecting");
+            if ((r = smtpmail__connect(s, err)) != 0) return r;
+        }
+        r = smtpmail__transaction(s, m, one_shot, err, &idle_drop);
+        if (r == SMTPMAIL_OK || attempt > 0 || s->fresh || !idle_drop) return r;
+        s->broken = 1;
+        smtpmail__log(s, "*: the server closed the idle connection");
+    }
+}
+
+/* >>public (sending) ------------------------------------------------------ */
+
+SMTPMAIL_API smtpmail_result smtpmail_session_open(const smtpmail_config *cfg, smtpmail_session **out,
+                                                   smtpmail_error *err)
+{
+    if (!out) return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, "out", "out is NULL");
+    *out = NULL;
+    if (!cfg) return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, "config", "config is NULL");
+    return smtpmail__open(cfg, NULL, out, err);
+}
+
+SMTPMAIL_API smtpmail_result smtpmail_session_send(smtpmail_session *s, const smtpmail_message *msg,
+                                                   smtpmail_error *err)
+{
+    if (!s) return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, "session", "session is NULL");
+    smtpmail__deadline(s);
+    s->fresh = 0;
+    return smtpmail__send(s, msg, 0, err);
+}
+
+SMTPMAIL_API void smtpmail_session_close(smtpmail_session *s)
+{
+    if (s) smtpmail__deadline(s);
+    smtpmail__session_free(s, 1);
+}
+
+SMTPMAIL_API smtpmail_result smtpmail_send(const smtpmail_config *cfg, const smtpmail_message *msg,
+                                           smtpmail_error *err)
+{
+    smtpmail_session *s = NULL;
+    smtpmail_result r;
+    if (!cfg) return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, "config", "config is NULL");
+    /* The message first: a bad one costs no connection. */
+    if ((r = smtpmail__check(msg, err)) != 0) return r;
+    if ((r = smtpmail__open(cfg, msg->from.addr, &s, err)) != 0) return r;
+    r = smtpmail__send(s, msg, 1, err);
+    smtpmail__session_free(s, 1);
+    return r;
 }
 
 /* >>public ---------------------------------------------------------------- */
@@ -1898,8 +3906,33 @@ SMTPMAIL_API const char *smtpmail_result_str(smtpmail_result result)
     case SMTPMAIL_ERR_TOO_LONG: return "field too long";
     case SMTPMAIL_ERR_BAD_FIELD: return "invalid field";
     case SMTPMAIL_ERR_FILE: return "attachment not readable";
+    case SMTPMAIL_ERR_RESOLVE: return "host name did not resolve";
+    case SMTPMAIL_ERR_CONNECT: return "connection refused or unreachable";
+    case SMTPMAIL_ERR_TIMEOUT: return "timed out";
+    case SMTPMAIL_ERR_NETWORK: return "connection lost";
+    case SMTPMAIL_ERR_TLS: return "TLS failure";
+    case SMTPMAIL_ERR_CERTIFICATE: return "server certificate refused";
+    case SMTPMAIL_ERR_STARTTLS: return "STARTTLS not available";
+    case SMTPMAIL_ERR_TRUST: return "no trust anchors";
+    case SMTPMAIL_ERR_TEMPORARY: return "temporary failure (4xx)";
+    case SMTPMAIL_ERR_PERMANENT: return "permanent failure (5xx)";
+    case SMTPMAIL_ERR_AUTH: return "authentication refused";
+    case SMTPMAIL_ERR_AUTH_UNSUPPORTED: return "no common AUTH mechanism";
+    case SMTPMAIL_ERR_PROTOCOL: return "SMTP protocol error";
     }
     return "unknown result";
+}
+
+SMTPMAIL_API const char *smtpmail_stage_str(smtpmail_stage stage)
+{
+    if ((unsigned)stage >= sizeof smtpmail__stage_names / sizeof smtpmail__stage_names[0]) return "?";
+    return stage == SMTPMAIL_STAGE_NONE ? "none" : smtpmail__stage_names[stage];
+}
+
+SMTPMAIL_API int smtpmail_result_is_temporary(smtpmail_result result)
+{
+    return result == SMTPMAIL_ERR_TEMPORARY || result == SMTPMAIL_ERR_TIMEOUT ||
+           result == SMTPMAIL_ERR_NETWORK || result == SMTPMAIL_ERR_CONNECT || result == SMTPMAIL_ERR_RESOLVE;
 }
 
 SMTPMAIL_API smtpmail_result smtpmail_message_check(const smtpmail_message *msg,
@@ -1928,6 +3961,7 @@ SMTPMAIL_API smtpmail_result smtpmail_message_write(const smtpmail_message *msg,
         return smtpmail__fail(err, SMTPMAIL_ERR_NO_MEMORY, "", "out of memory (%d bytes)",
                               SMTPMAIL_OUTPUT_BUFFER);
     r = smtpmail__render(msg, hooks, &o, err);
+    if (r == SMTPMAIL_OK) r = (smtpmail_result)smtpmail__out_flush(&o);
     smtpmail__free(hooks, o.buf);
     return r;
 }

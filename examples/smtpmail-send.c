@@ -1,13 +1,22 @@
-/* smtpmail-send - build an e-mail from the command line with smtpmail.h,
-   an example to read and a tool for scripts:
+/* smtpmail-send - build an e-mail from the command line and send it with
+   smtpmail.h; an example to read and a tool for scripts:
 
-     smtpmail-send --from "Alert Bot <bot@example.com>" --to ops@example.com \
+     export SMTPMAIL_PASSWORD=...   # for QQ Mail: the authorization code
+     smtpmail-send --from "Alert Bot <bot@qq.com>" --to ops@example.com \
          --subject "Disk 91% full" --text-file report.txt \
-         --attach "df.csv;type=text/csv" --dry-run > message.eml
+         --attach "df.csv;type=text/csv"
 
-   Exit status: 0 done; 1 usage error; 2 the message is wrong (bad address,
-   header injection, invalid UTF-8, unreadable file), with one line on
-   stderr. Only ISO C99 and smtpmail.h, so it also builds with MinGW. */
+   The server comes from --url or $SMTPMAIL_URL, else from the preset of the
+   sender's domain (qq.com here). --dry-run writes the message to stdout
+   instead and uses no network.
+
+   Exit status: 0 the server accepted the message (or --dry-run wrote it);
+   1 usage error; 2 the message is wrong (bad address, header injection,
+   invalid UTF-8, unreadable file); 3 network, DNS, timeout, TLS or protocol
+   failure; 4 the server refused it for good (5xx, bad credentials); 5 it
+   failed for now (4xx: try again later). A failure prints one line on
+   stderr, never the password. ISO C99, smtpmail.h and mbedTLS, so it also
+   builds with MinGW. */
 
 #include <errno.h>
 #include <stdarg.h>
@@ -22,13 +31,16 @@
 #define SMTPMAIL_IMPLEMENTATION
 #include "smtpmail.h"
 
-#define EXIT_USAGE 1    /* bad command line */
-#define EXIT_MESSAGE 2  /* the message cannot be built */
-#define DONE (-1)       /* --help was shown: stop, exit status 0 */
+#define EXIT_USAGE 1     /* bad command line */
+#define EXIT_MESSAGE 2   /* the message cannot be built */
+#define EXIT_NETWORK 3   /* no conversation with the server: see exit_status() */
+#define EXIT_REJECTED 4  /* the server said no for good */
+#define EXIT_TEMPORARY 5 /* the server said not now */
+#define DONE (-1)        /* --help was shown: stop, exit status 0 */
 
 static const char usage_text[] =
-    "usage: smtpmail-send --from ADDR --to LIST [options] --dry-run\n"
-    "Builds an e-mail (sending over SMTP is not in this build yet).\n"
+    "usage: smtpmail-send --from ADDR --to LIST [options]\n"
+    "Builds an e-mail and sends it over SMTP.\n"
     "\n"
     "  --from ADDR             sender (required)\n"
     "  --to, --cc, --bcc LIST  recipients (repeatable; Bcc is not written)\n"
@@ -45,11 +57,29 @@ static const char usage_text[] =
     "  --dry-run               write the message to stdout; no network\n"
     "  -h, --help              show this text\n"
     "\n"
+    "Sending (ignored with --dry-run):\n"
+    "  --url URL               smtps://user:pass@host:port (TLS), smtp://...\n"
+    "                          (STARTTLS), smtp+plain://... (no TLS), or a\n"
+    "                          preset such as qq.com or office365; default\n"
+    "                          $SMTPMAIL_URL, else the preset of --from's domain\n"
+    "  --user USER             login (default: the URL's, else --from)\n"
+    "  --password PASS         password or authorization code; default\n"
+    "                          $SMTPMAIL_PASSWORD (safer: ps shows arguments)\n"
+    "  --oauth2-token TOKEN    XOAUTH2 token; default $SMTPMAIL_OAUTH2_TOKEN\n"
+    "  --ca-file PATH          trust these PEM certificates, not the system's\n"
+    "  --pin sha256//BASE64    require this server key (repeatable)\n"
+    "  --insecure-skip-verify  do not check the certificate (tests only)\n"
+    "  --timeout SECONDS       give up after this long (default 120; 2.5 ok)\n"
+    "  --repeat N              send the message N times over one connection\n"
+    "  -v, --verbose           show the SMTP dialogue on stderr (AUTH hidden)\n"
+    "\n"
     "ADDR is \"Name <user@example.com>\" or user@example.com; put a name\n"
     "with a comma in double quotes (\\\" and \\\\ escape inside them).\n"
     "LIST is one ADDR or several separated by commas.\n"
     "Every --flag VALUE can also be written --flag=VALUE.\n"
-    "Exit status: 0 ok, 1 usage error, 2 bad message or unreadable file.\n";
+    "Exit status: 0 sent (or written), 1 usage error, 2 bad message or\n"
+    "unreadable file, 3 network, TLS or protocol failure, 4 refused by the\n"
+    "server, 5 temporary failure (try again later).\n";
 
 /* A growing array of `count` elements; see push(). */
 struct list {
@@ -74,6 +104,10 @@ struct cli {
     struct list headers;        /* of smtpmail_header */
     struct list owned;          /* of char *: copies and file contents */
     int dry_run;
+    smtpmail_config cfg;        /* the sending flags */
+    struct list pins;           /* of char: the --pin values joined by ';' */
+    unsigned long repeat;       /* --repeat; 0: not given (once) */
+    int verbose;
 };
 
 #if defined(__GNUC__) || defined(__clang__)
@@ -82,21 +116,26 @@ struct cli {
 #define PRINTF_LIKE(f, a)
 #endif
 
-/* Prints "smtpmail-send: ..." on stderr and returns `status`. Control
-   characters become '?': the error stays one line whatever the values hold. */
+/* Control characters become '?': a line stays one line whatever the values
+   (or the server) put in it. */
+static void make_printable(char *s)
+{
+    for (; *s != '\0'; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            *s = '?';
+}
+
+/* Prints "smtpmail-send: ..." on stderr and returns `status`. */
 static int fail(int status, const char *fmt, ...) PRINTF_LIKE(2, 3);
 static int fail(int status, const char *fmt, ...)
 {
     char line[512];
-    size_t i;
     va_list ap;
 
     va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
-    for (i = 0; line[i] != '\0'; i++)
-        if ((unsigned char)line[i] < 0x20 || line[i] == 0x7f)
-            line[i] = '?';
+    make_printable(line);
     fprintf(stderr, "smtpmail-send: %s\n", line);
     return status;
 }
@@ -147,6 +186,7 @@ static void cli_free(struct cli *cli)
     free(cli->bcc.v);
     free(cli->attachments.v);
     free(cli->headers.v);
+    free(cli->pins.v);
 }
 
 /* ---- parsing values, in place ------------------------------------------ */
@@ -330,11 +370,17 @@ static const char *parse_header(char *s, smtpmail_header *h)
 static const struct flag {
     const char *name;
     int has_value;
+    int sending;    /* 1: handled by apply_send_flag() */
 } flags[] = {
-    {"--from", 1}, {"--to", 1}, {"--cc", 1}, {"--bcc", 1}, {"--subject", 1},
-    {"--text", 1}, {"--text-file", 1}, {"--html", 1}, {"--html-file", 1},
-    {"--attach", 1}, {"--inline", 1}, {"--header", 1},
-    {"--dry-run", 0}, {"--help", 0}, {"-h", 0}
+    {"--from", 1, 0}, {"--to", 1, 0}, {"--cc", 1, 0}, {"--bcc", 1, 0},
+    {"--subject", 1, 0}, {"--text", 1, 0}, {"--text-file", 1, 0},
+    {"--html", 1, 0}, {"--html-file", 1, 0}, {"--attach", 1, 0},
+    {"--inline", 1, 0}, {"--header", 1, 0},
+    {"--dry-run", 0, 0}, {"--help", 0, 0}, {"-h", 0, 0},
+    {"--url", 1, 1}, {"--user", 1, 1}, {"--password", 1, 1},
+    {"--oauth2-token", 1, 1}, {"--ca-file", 1, 1}, {"--pin", 1, 1},
+    {"--insecure-skip-verify", 0, 1}, {"--timeout", 1, 1},
+    {"--repeat", 1, 1}, {"--verbose", 0, 1}, {"-v", 0, 1}
 };
 
 /* The flag named by arg[0..len), or NULL. */
@@ -411,6 +457,104 @@ static int apply_flag(struct cli *cli, const char *flag, const char *value)
     return why ? fail(EXIT_MESSAGE, "%s \"%s\": %s", flag, value, why) : 0;
 }
 
+/* Parses a number above 0 with at most `decimals` digits after a '.'
+   ("2.5"), counted in units of 10^-decimals ("2.5" -> 2500 for 3). Plain
+   digits only: no sign, no exponent, no locale. Returns 0, or -1 when s is
+   anything else or the value exceeds max. */
+static int parse_positive(const char *s, int decimals, unsigned long max,
+                          unsigned long *out)
+{
+    unsigned long v = 0, digit;
+    int digits = 0, point = 0, frac = 0;
+
+    for (; *s != '\0'; s++) {
+        if (*s == '.' && !point && digits > 0 && decimals > 0) {
+            point = 1;
+            continue;
+        }
+        if (*s < '0' || *s > '9' || (point && frac == decimals))
+            return -1;
+        digit = (unsigned long)(*s - '0');
+        if (v > (max - digit) / 10)
+            return -1;
+        v = v * 10 + digit;
+        digits++;
+        frac += point;
+    }
+    if (digits == 0 || (point && frac == 0))
+        return -1;
+    for (; frac < decimals; frac++) {
+        if (v > max / 10)
+            return -1;
+        v *= 10;
+    }
+    if (v == 0)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* --pin is repeatable; cfg.pin_sha256 takes "sha256//A;sha256//B". */
+static int add_pin(struct cli *cli, const char *value)
+{
+    struct list *p = &cli->pins;
+
+    if (p->count > 0)
+        p->count--;             /* drop the NUL: the next pin follows */
+    if ((p->count > 0 && push(p, ";", 1, 1) != 0) ||
+        push(p, value, strlen(value) + 1, 1) != 0)
+        return fail(EXIT_MESSAGE, "out of memory");
+    cli->cfg.pin_sha256 = p->v;
+    return 0;
+}
+
+/* Applies one of the sending flags; the strings stay in argv, which lives
+   as long as the program. Never quotes --url or --password: they may hold
+   the password. Returns 0 or an exit status. */
+static int apply_send_flag(struct cli *cli, const char *flag, const char *value)
+{
+    smtpmail_config *cfg = &cli->cfg;
+    const char **slot = NULL;
+    unsigned long n;
+
+    if (strcmp(flag, "--verbose") == 0 || strcmp(flag, "-v") == 0)
+        cli->verbose = 1;
+    else if (strcmp(flag, "--insecure-skip-verify") == 0)
+        cfg->insecure_skip_verify = 1;
+    else if (strcmp(flag, "--pin") == 0)
+        return add_pin(cli, value);
+    else if (strcmp(flag, "--timeout") == 0) {
+        if (cfg->timeout_ms != 0)
+            return fail(EXIT_USAGE, "--timeout given twice");
+        if (parse_positive(value, 3, UINT32_MAX, &n) != 0)
+            return fail(EXIT_USAGE, "--timeout \"%s\": expected seconds "
+                        "above 0, such as 30 or 2.5", value);
+        cfg->timeout_ms = (uint32_t)n;
+    } else if (strcmp(flag, "--repeat") == 0) {
+        if (cli->repeat != 0)
+            return fail(EXIT_USAGE, "--repeat given twice");
+        if (parse_positive(value, 0, (unsigned long)-1, &n) != 0)
+            return fail(EXIT_USAGE, "--repeat \"%s\": expected a whole "
+                        "number above 0", value);
+        cli->repeat = n;
+    } else {
+        if (strcmp(flag, "--url") == 0)
+            slot = &cfg->url;
+        else if (strcmp(flag, "--user") == 0)
+            slot = &cfg->username;
+        else if (strcmp(flag, "--password") == 0)
+            slot = &cfg->password;
+        else if (strcmp(flag, "--oauth2-token") == 0)
+            slot = &cfg->oauth2_token;
+        else    /* --ca-file */
+            slot = &cfg->ca_file;
+        if (*slot)
+            return fail(EXIT_USAGE, "%s given twice", flag);
+        *slot = value;
+    }
+    return 0;
+}
+
 static int body_is_stdin(const struct body *b)
 {
     return b->is_file && strcmp(b->arg, "-") == 0;
@@ -441,7 +585,9 @@ static int parse_args(struct cli *cli, int argc, char **argv)
             return fail(EXIT_USAGE, "%s needs a value", f->name);
         else if (f->has_value)
             value = argv[++i];
-        if ((rc = apply_flag(cli, f->name, value)) != 0)
+        rc = f->sending ? apply_send_flag(cli, f->name, value)
+                        : apply_flag(cli, f->name, value);
+        if (rc != 0)
             return rc;
     }
     if (!cli->from.addr)
@@ -513,6 +659,118 @@ static int write_stdout(const void *data, size_t len, void *user_data)
     return fwrite(data, 1, len, stdout) == len ? 0 : -1;
 }
 
+/* ---- sending ----------------------------------------------------------- */
+
+/* The exit status for a failed send. Scripts rely on these numbers. */
+static int exit_status(const smtpmail_error *err)
+{
+    switch (err->result) {
+    case SMTPMAIL_ERR_INVALID_ARG:
+    case SMTPMAIL_ERR_BAD_FIELD:
+        /* In the settings ("config.url": a bad --url, no preset for the
+           domain) the command line is at fault; otherwise the message is. */
+        if (err->stage == SMTPMAIL_STAGE_CONFIG ||
+            strncmp(err->field, "config.", 7) == 0)
+            return EXIT_USAGE;
+        return EXIT_MESSAGE;
+    case SMTPMAIL_ERR_HEADER_INJECTION:
+    case SMTPMAIL_ERR_BAD_UTF8:
+    case SMTPMAIL_ERR_BAD_ADDRESS:
+    case SMTPMAIL_ERR_NO_RECIPIENT:
+    case SMTPMAIL_ERR_TOO_LONG:
+    case SMTPMAIL_ERR_FILE:
+        return EXIT_MESSAGE;
+    case SMTPMAIL_ERR_PERMANENT:
+    case SMTPMAIL_ERR_AUTH:
+    case SMTPMAIL_ERR_AUTH_UNSUPPORTED:
+        return EXIT_REJECTED;
+    case SMTPMAIL_ERR_TEMPORARY:
+        return EXIT_TEMPORARY;
+    case SMTPMAIL_ERR_RESOLVE:
+    case SMTPMAIL_ERR_CONNECT:
+    case SMTPMAIL_ERR_TIMEOUT:
+    case SMTPMAIL_ERR_NETWORK:
+    case SMTPMAIL_ERR_TLS:
+    case SMTPMAIL_ERR_CERTIFICATE:
+    case SMTPMAIL_ERR_STARTTLS:
+    case SMTPMAIL_ERR_TRUST:
+    case SMTPMAIL_ERR_PROTOCOL:
+    default:    /* no memory, an internal error: the send failed all the same */
+        return EXIT_NETWORK;
+    }
+}
+
+/* The library's one-line message: stage, reply code, enhanced code and
+   server text, or the TLS reason. It never holds a credential. */
+static const char *why(const smtpmail_error *err)
+{
+    return err->message[0] ? err->message : smtpmail_result_str(err->result);
+}
+
+/* hooks.log for --verbose: "C: MAIL FROM:<...>", "S: 250 ok", "*: TLS ...".
+   The library has replaced credentials with "<redacted>" already. */
+static void log_line(const char *line, void *user_data)
+{
+    char buf[1024];
+
+    (void)user_data;
+    snprintf(buf, sizeof buf, "%s", line);
+    make_printable(buf);
+    fprintf(stderr, "%s\n", buf);
+}
+
+/* A default from the environment, for a flag that was not given (the
+   library never reads the environment). Copied, because the C standard lets
+   the next getenv() overwrite the value. Returns 0, or -1: out of memory. */
+static int from_env(struct cli *cli, const char **slot, const char *name)
+{
+    const char *value = getenv(name);
+
+    if (*slot || !value || *value == '\0')
+        return 0;
+    return (*slot = keep_copy(cli, value)) != NULL ? 0 : -1;
+}
+
+/* Sends the checked message: one smtpmail_send call, or with --repeat N
+   one session for all N. Returns 0 or an exit status. */
+static int send_message(struct cli *cli, const smtpmail_message *msg)
+{
+    smtpmail_config *cfg = &cli->cfg;
+    smtpmail_hooks hooks = {0};
+    smtpmail_session *session;
+    smtpmail_error err = {0};
+    smtpmail_result r;
+    unsigned long round;
+
+    if (from_env(cli, &cfg->url, "SMTPMAIL_URL") != 0 ||
+        from_env(cli, &cfg->password, "SMTPMAIL_PASSWORD") != 0 ||
+        from_env(cli, &cfg->oauth2_token, "SMTPMAIL_OAUTH2_TOKEN") != 0)
+        return fail(EXIT_MESSAGE, "out of memory");
+    if (cli->verbose) {
+        hooks.log = log_line;
+        cfg->hooks = &hooks;
+    }
+    if (cfg->insecure_skip_verify)
+        fputs("smtpmail-send: warning: --insecure-skip-verify: the server's "
+              "certificate is not checked\n", stderr);
+
+    if (cli->repeat <= 1) {
+        if (smtpmail_send(cfg, msg, &err) != SMTPMAIL_OK)
+            return fail(exit_status(&err), "%s", why(&err));
+        return 0;
+    }
+    if (smtpmail_session_open(cfg, &session, &err) != SMTPMAIL_OK)
+        return fail(exit_status(&err), "%s", why(&err));
+    r = SMTPMAIL_OK;
+    for (round = 0; round < cli->repeat && r == SMTPMAIL_OK; round++)
+        r = smtpmail_session_send(session, msg, &err);
+    smtpmail_session_close(session);
+    if (r != SMTPMAIL_OK)   /* round: the one that failed, counted from 1 */
+        return fail(exit_status(&err), "round %lu of %lu: %s", round,
+                    cli->repeat, why(&err));
+    return 0;
+}
+
 static int run(struct cli *cli)
 {
     smtpmail_message msg = {0};
@@ -533,10 +791,10 @@ static int run(struct cli *cli)
         return rc;
 
     if (!cli->dry_run) {
+        /* A bad message fails here, before any connection is made. */
         if ((r = smtpmail_message_check(&msg, &err)) != SMTPMAIL_OK)
             return library_error(r, &err);
-        return fail(EXIT_USAGE,
-                    "sending is not in this build yet; use --dry-run");
+        return send_message(cli, &msg);
     }
     r = smtpmail_message_write(&msg, NULL, write_stdout, NULL, &err);
     if (r != SMTPMAIL_OK)
