@@ -20,7 +20,11 @@ CXXWARN := -Wall -Wextra -Wpedantic -Werror -Wshadow -Wcast-qual -Wconversion
 .PHONY: all examples test demo deps clean
 all: $(BUILD)/smtpmail-send
 
-examples: $(BUILD)/smtpmail-send
+EXAMPLES := $(BUILD)/smtpmail-send $(BUILD)/send_alert $(BUILD)/html_report $(BUILD)/many_alerts
+examples: $(EXAMPLES)
+
+$(BUILD)/send_alert $(BUILD)/html_report $(BUILD)/many_alerts: $(BUILD)/%: examples/%.c smtpmail.h | $(BUILD)
+	$(CC) $(ALL_CFLAGS) $< -o $@ $(TLS_LIBS)
 
 $(BUILD):
 	@mkdir -p $(BUILD)

@@ -1,46 +1,88 @@
-/* smtpmail.h - v0.1.0 - send e-mail from C: a streaming MIME builder, with
-   SMTP over mbedTLS to follow. One file, no dependencies beyond libc (and
-   mbedTLS for the sending side). Licence (MIT or public domain): end of file.
+/* smtpmail.h - v0.2.0 - send e-mail from C: a streaming MIME builder and an
+   SMTP client over mbedTLS (implicit TLS or STARTTLS, AUTH, bounded time).
+   One file; needs libc, and mbedTLS for TLS. Licence (MIT or public
+   domain): end of file.
 
    Write `#define SMTPMAIL_IMPLEMENTATION` before the #include in exactly ONE
    C or C++ file; every other file includes smtpmail.h for the API only.
+   Link: -lmbedtls -lmbedx509 -lmbedcrypto (Windows: also -lws2_32 -lcrypt32
+   with MinGW; MSVC finds them through #pragma comment).
 
 QUICK START
-   The message is a plain struct of pointers that you own: nothing is copied,
-   nothing is allocated until you render it, and `= {0}` means "not set".
+   The message and the config are plain structs of pointers you own:
+   nothing is copied, and `= {0}` means "not set" (and secure).
 
 <quick-start>
 #include <stdio.h>
+#include <stdlib.h>
 #define SMTPMAIL_IMPLEMENTATION
 #include "smtpmail.h"
-
-static int to_stdout(const void *data, size_t len, void *user_data)
-{
-    (void)user_data;
-    return fwrite(data, 1, len, stdout) == len ? 0 : -1;
-}
 
 int main(void)
 {
     smtpmail_address to[1] = {{"交易员", "trader@qq.com"}};
     smtpmail_message msg = {0};
+    smtpmail_config cfg = {0};
     smtpmail_error err;
 
     msg.from.name = "Alert Bot";
-    msg.from.addr = "bot@example.com";
+    msg.from.addr = "bot@qq.com";  // QQ Mail: server, port and TLS from the domain
     msg.to = to;
     msg.to_count = 1;
     msg.subject = "交易信号：买入 rb2405 @ 3650";
     msg.text = "Signal: BUY rb2405 @ 3650\nStrategy: breakout-15m\n";
 
-    if (smtpmail_message_write(&msg, NULL, to_stdout, NULL, &err) != SMTPMAIL_OK) {
-        fprintf(stderr, "smtpmail: %s\n", err.message);
+    cfg.password = getenv("SMTPMAIL_PASSWORD"); // QQ Mail: the authorization code
+    cfg.url = getenv("SMTPMAIL_URL");           // NULL: the preset for qq.com
+
+    if (smtpmail_send(&cfg, &msg, &err) != SMTPMAIL_OK) {
+        fprintf(stderr, "alert not sent: %s\n", err.message);
         return 1;
     }
     return 0;
 }
 </quick-start>
-   (Build: cc -std=c99 quick.c. A test compiles and runs exactly this code.)
+   Build: cc quick.c -lmbedtls -lmbedx509 -lmbedcrypto. (With -std=c99 add
+   -D_POSIX_C_SOURCE=200112L.) A test compiles this code and runs it against
+   a local server.
+
+SENDING
+   smtpmail_send(cfg, msg, err) opens, sends one message and closes: the
+   call for one alert. For many, smtpmail_session_open / _send / _close keep
+   one connection (each further message costs one round trip with
+   PIPELINING and CHUNKING); a session whose connection the server dropped
+   while idle reconnects by itself, before anything of the message is sent.
+
+   - Success means one thing: the server answered 2xx to the end of the
+     message. Nothing after that (QUIT, a dropped line) changes it.
+   - Where: config.url ("smtps://user:pass@host:465", "smtp://host:587",
+     "smtp+plain://127.0.0.1:25" or a preset name), or config.host/port/tls,
+     or nothing: the preset of the sender's domain (qq.com, foxmail.com,
+     163.com, 126.com, yeah.net, gmail.com, googlemail.com, outlook.com,
+     hotmail.com, live.com; "office365" by name).
+   - Round trips: PIPELINING sends MAIL, every RCPT and DATA (or, with
+     CHUNKING, BDAT LAST and the message) in one write; AUTH PLAIN goes with
+     its initial response; QUIT rides in the last batch or is waited for at
+     most a second. Implicit TLS + AUTH + PIPELINING + CHUNKING: connect,
+     handshake, greeting, EHLO, AUTH, message. A message that fits
+     SMTPMAIL_SEND_BUFFER is rendered first (its SIZE is then declared);
+     a bigger one, or one with a read-callback attachment, is streamed after
+     DATA, dot-stuffed on the way, in fixed memory.
+   - Recipients: RCPT for every to, cc and bcc. By default one refused
+     recipient fails the send and no message goes out (with several
+     recipients the data then waits for every RCPT reply: one more round
+     trip); allow_partial_recipients sends to the others. on_recipient
+     reports each reply.
+   - Time: connect_timeout_ms (10 s, TCP connect and TLS handshake),
+     io_timeout_ms (30 s, each wait), timeout_ms (120 s, the whole call):
+     a call never blocks longer than timeout_ms, except inside the system
+     resolver (getaddrinfo), which its own settings bound.
+   - Errors: 4xx -> SMTPMAIL_ERR_TEMPORARY, 5xx -> SMTPMAIL_ERR_PERMANENT,
+     refused credentials -> SMTPMAIL_ERR_AUTH; network, timeout and TLS
+     failures have their own codes. smtpmail_result_is_temporary() says
+     whether a retry later makes sense. err->message reads like
+     "RCPT <x@y.com>: 550 5.1.1 user unknown" or "TLS: the certificate has
+     expired (server smtp.example.com)".
 
 THE MESSAGE
    from, to/cc/bcc (arrays), reply_to, subject, text and/or html, attachments
@@ -121,14 +163,47 @@ COMPILE-TIME OPTIONS (define before the implementation include)
    SMTPMAIL_MAX_FIELD       longest subject or header value, in bytes
                             (default 4096)
    SMTPMAIL_MAX_RECIPIENTS  most to + cc + bcc addresses (default 1000)
+   SMTPMAIL_NO_TLS          no mbedTLS: plaintext SMTP only (default: off)
+   SMTPMAIL_NO_SOCKETS      no BSD sockets / Winsock: config.transport is
+                            required (lwIP, a modem, an RTOS stack)
+   SMTPMAIL_SEND_BUFFER     a message up to this size is rendered before
+                            sending, for SIZE= and BDAT; bigger ones stream
+                            (default 16384, at least 1024)
+   SMTPMAIL_RECV_BUFFER     bytes for server replies: the longest reply line
+                            accepted is one less (default 2048)
+   SMTPMAIL_CMD_BUFFER      bytes for queued commands (default 2048)
    SMTPMAIL_ASSERT(x)       internal assertions (default: none)
 
 THREADS
-   No global mutable state: any number of threads may build and write
-   messages at once, as long as each uses its own buffers. The default
-   clock and random source are thread-safe.
+   No global mutable state: any number of threads may build, write and send
+   messages at once, each with its own session. A session is used by one
+   thread at a time. The default clock and random source are thread-safe.
+
+PLATFORMS
+   - POSIX (Linux, BSD, macOS): sockets with poll(); with -std=c99 define
+     _POSIX_C_SOURCE=200112L (the header says so with an #error if not).
+   - Windows (MinGW, MSVC): Winsock 2, the system ROOT store for trust,
+     RtlGenRandom; link ws2_32, crypt32 and advapi32.
+   - mbedTLS 2.28 (Debian 12's), 3.6 LTS; 4.x best effort. All version
+     differences are in the >>tls-compat section. TLS 1.2 at least.
+   - Embedded: SMTPMAIL_NO_SOCKETS + config.transport, SMTPMAIL_NO_STDIO,
+     the allocator, clock and random hooks; pass a CA in memory
+     (config.ca_pem) or a key pin instead of a whole bundle.
 
 SECURITY NOTES
+   - TLS is on by default: STARTTLS required (the zero mode), implicit TLS
+     for port 465, plaintext only by choosing SMTPMAIL_TLS_INSECURE_NONE or
+     smtp+plain://. A server that does not offer STARTTLS, or refuses it,
+     ends the call (SMTPMAIL_ERR_STARTTLS): no downgrade. Bytes received
+     before the handshake are dropped and EHLO is sent again (RFC 3207).
+   - Certificates are verified against the system bundle (or config.ca_*),
+     with the host name checked; config.pin_sha256 pins the server's key.
+     Only config.insecure_skip_verify turns checking off, and it logs a
+     warning. mbedTLS 2.28 cannot match IP addresses in certificates:
+     connect by name.
+   - AUTH is never sent over a link without TLS unless plaintext was chosen.
+     Passwords and tokens never reach the log ("<redacted>") or an error
+     message, and the library's copies are wiped when done.
    - CR, LF and NUL are refused in every header value, display name,
      address, file name, header name and content type (no header
      injection); text bodies may contain any line ends (normalised).
@@ -144,9 +219,9 @@ SECURITY NOTES
 #define SMTPMAIL_H
 
 #define SMTPMAIL_VERSION_MAJOR 0
-#define SMTPMAIL_VERSION_MINOR 1
+#define SMTPMAIL_VERSION_MINOR 2
 #define SMTPMAIL_VERSION_PATCH 0
-#define SMTPMAIL_VERSION_STRING "0.1.0"
+#define SMTPMAIL_VERSION_STRING "0.2.0"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -410,7 +485,8 @@ typedef struct smtpmail_config {
     const char *host;           /* overrides the URL's host */
     uint16_t port;              /* 0: the URL's, else 465 / 587 / 25 by mode */
     smtpmail_tls_mode tls;      /* used when there is no URL scheme to say */
-    const char *username;       /* NULL: the URL's, else the sender's address */
+    const char *username;       /* NULL: the URL's, else (smtpmail_send only) the
+                                   sender's address; sessions need one of the two */
     const char *password;       /* NULL: the URL's. QQ/163: the authorization code */
     const char *oauth2_token;   /* XOAUTH2 access token (Gmail, Outlook) */
     smtpmail_auth_mech auth;    /* 0: chosen from the server's list */
@@ -3166,9 +3242,12 @@ static smtpmail_result smtpmail__auth(smtpmail_session *s, smtpmail_error *err)
     smtpmail_result r;
     smtpmail_auth_mech mech = s->cfg.auth;
     if ((!token || !token[0]) && !s->pass[0]) return SMTPMAIL_OK; /* nothing to log in with */
-    if (!s->user[0])
-        return smtpmail__sfail(err, SMTPMAIL_ERR_INVALID_ARG, SMTPMAIL_STAGE_AUTH,
-                               "no user name: set config.username or put it in config.url");
+    if (!s->user[0]) {
+        smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, "config.username",
+                       "config.username is not set (nor a user in config.url)");
+        if (err) err->stage = SMTPMAIL_STAGE_CONFIG;
+        return SMTPMAIL_ERR_INVALID_ARG;
+    }
     if (mech == SMTPMAIL_AUTH_AUTO) {
         if (token && token[0]) mech = SMTPMAIL_AUTH_XOAUTH2;
         else if (s->mechs & SMTPMAIL__MECH_PLAIN) mech = SMTPMAIL_AUTH_PLAIN;
@@ -3819,6 +3898,8 @@ static smtpmail_result smtpmail__open(const smtpmail_config *cfg, const char *de
     if ((r = smtpmail__configure(s, cfg, default_user, err)) == 0) {
         smtpmail__deadline(s);
         r = smtpmail__connect(s, err);
+    } else if (err && err->stage == SMTPMAIL_STAGE_MESSAGE) {
+        err->stage = SMTPMAIL_STAGE_CONFIG; /* smtpmail__fail's default */
     }
     if (r != SMTPMAIL_OK) {
         smtpmail__session_free(s, 1);

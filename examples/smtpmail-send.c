@@ -667,12 +667,12 @@ static int exit_status(const smtpmail_error *err)
     switch (err->result) {
     case SMTPMAIL_ERR_INVALID_ARG:
     case SMTPMAIL_ERR_BAD_FIELD:
-        /* In the settings ("config.url": a bad --url, no preset for the
-           domain) the command line is at fault; otherwise the message is. */
-        if (err->stage == SMTPMAIL_STAGE_CONFIG ||
-            strncmp(err->field, "config.", 7) == 0)
-            return EXIT_USAGE;
-        return EXIT_MESSAGE;
+        /* The message, or the settings ("config.url": a bad --url, no
+           preset for the domain, no user name): the command line's fault. */
+        if (err->stage == SMTPMAIL_STAGE_MESSAGE &&
+            strncmp(err->field, "config.", 7) != 0)
+            return EXIT_MESSAGE;
+        return EXIT_USAGE;
     case SMTPMAIL_ERR_HEADER_INJECTION:
     case SMTPMAIL_ERR_BAD_UTF8:
     case SMTPMAIL_ERR_BAD_ADDRESS:
@@ -731,6 +731,14 @@ static int from_env(struct cli *cli, const char **slot, const char *name)
     return (*slot = keep_copy(cli, value)) != NULL ? 0 : -1;
 }
 
+/* "smtp://user:pass@host" and the like: the URL names the login. */
+static int url_has_user(const char *url)
+{
+    const char *host = url ? strstr(url, "://") : NULL;
+
+    return host && memchr(host + 3, '@', strcspn(host + 3, "/?#")) != NULL;
+}
+
 /* Sends the checked message: one smtpmail_send call, or with --repeat N
    one session for all N. Returns 0 or an exit status. */
 static int send_message(struct cli *cli, const smtpmail_message *msg)
@@ -759,6 +767,10 @@ static int send_message(struct cli *cli, const smtpmail_message *msg)
             return fail(exit_status(&err), "%s", why(&err));
         return 0;
     }
+    /* smtpmail_send logs in as the sender (and picks the preset of its
+       domain) when nothing else says; a session sees no message, so say it. */
+    if (!cfg->username && !url_has_user(cfg->url))
+        cfg->username = cli->from.addr;
     if (smtpmail_session_open(cfg, &session, &err) != SMTPMAIL_OK)
         return fail(exit_status(&err), "%s", why(&err));
     r = SMTPMAIL_OK;
