@@ -35,6 +35,17 @@ $(BUILD)/smtpmail-send: examples/smtpmail-send.c smtpmail.h | $(BUILD)
 $(BUILD)/test_main: tests/test_main.c smtpmail.h | $(BUILD)
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(TLS_LIBS)
 
+# The SMTP engine against a scripted server (tests/test_smtp.c), both compilers.
+$(BUILD)/test_smtp: tests/test_smtp.c smtpmail.h | $(BUILD)
+	$(CC) $(ALL_CFLAGS) $< -o $@ $(TLS_LIBS)
+
+$(BUILD)/test_smtp_clang: tests/test_smtp.c smtpmail.h | $(BUILD)
+	clang $(ALL_CFLAGS) $< -o $@ $(TLS_LIBS)
+
+# The C API against the real servers of tests/real_smtp.py.
+$(BUILD)/real_send: tests/real_send.c smtpmail.h | $(BUILD)
+	$(CC) $(ALL_CFLAGS) $< -o $@ $(TLS_LIBS)
+
 # The same tests built by the other compiler, so both see -Werror.
 $(BUILD)/test_main_clang: tests/test_main.c smtpmail.h | $(BUILD)
 	clang $(ALL_CFLAGS) $< -o $@ $(TLS_LIBS)

@@ -2945,6 +2945,8 @@ struct smtpmail_session {
     unsigned caps, mechs;
     unsigned long size_max;
     int broken;                 /* no usable connection: reconnect before use */
+    int lost;                   /* ... because it failed or spoke garbage */
+    unsigned long replies;      /* complete replies read on this connection */
     int fresh;                  /* connected during the current call */
     int quit_sent;
     size_t in_pos, in_len;
@@ -2977,7 +2979,7 @@ static void smtpmail__log(const smtpmail_session *s, const char *fmt, ...)
 static smtpmail_result smtpmail__io_fail(smtpmail_session *s, smtpmail_error *err, smtpmail_stage stage,
                                          int r)
 {
-    s->broken = 1;
+    s->broken = s->lost = 1;
     if (r == SMTPMAIL_ERR_TIMEOUT)
         return smtpmail__sfail(err, SMTPMAIL_ERR_TIMEOUT, stage, "timed out waiting for %s", s->host);
     if (r == SMTPMAIL_ERR_PROTOCOL)
@@ -3019,7 +3021,7 @@ static int smtpmail__cmd_flush(smtpmail_session *s)
     int r = s->cmd_len ? smtpmail__chan_write(&s->ch, s->cmd, s->cmd_len) : 0;
     smtpmail__wipe(s->cmd, s->cmd_len);
     s->cmd_len = 0;
-    if (r < 0) s->broken = 1;
+    if (r < 0) s->broken = s->lost = 1;
     return r;
 }
 
@@ -3035,7 +3037,8 @@ static int smtpmail__cmd(smtpmail_session *s, const char *fmt, ...)
     n = vsnprintf(s->cmd + s->cmd_len, room, fmt, ap);
     va_end(ap);
     if (n < 0 || (size_t)n + 2 >= room) {
-        if (s->cmd_len == 0 || (r = smtpmail__cmd_flush(s)) < 0) return s->cmd_len ? r : SMTPMAIL_ERR_INTERNAL;
+        if (s->cmd_len == 0) return SMTPMAIL_ERR_INTERNAL; /* one command over the buffer */
+        if ((r = smtpmail__cmd_flush(s)) < 0) return r;
         room = sizeof s->cmd;
         va_start(ap, fmt);
         n = vsnprintf(s->cmd, room, fmt, ap);
@@ -3126,7 +3129,7 @@ static smtpmail_result smtpmail__read_reply(smtpmail_session *s, smtpmail_error 
         smtpmail__log(s, "S: %s", line);
         if (len < 3 || line[0] < '2' || line[0] > '5' || line[1] < '0' || line[1] > '9' ||
             line[2] < '0' || line[2] > '9' || (len > 3 && line[3] != ' ' && line[3] != '-')) {
-            s->broken = 1;
+            s->broken = s->lost = 1;
             for (i = 0; i < len && i < 60; i++)
                 if ((unsigned char)line[i] < 32 || (unsigned char)line[i] > 126) line[i] = '?';
             if (len > 60) line[60] = '\0';
@@ -3157,15 +3160,18 @@ static smtpmail_result smtpmail__read_reply(smtpmail_session *s, smtpmail_error 
             rep->text[i] = '\0';
         } else {
             if (code != rep->code) {
-                s->broken = 1;
+                s->broken = s->lost = 1;
                 return smtpmail__sfail(err, SMTPMAIL_ERR_PROTOCOL, stage,
                                        "reply lines with different codes (%d, %d)", rep->code, code);
             }
             if (ehlo) smtpmail__parse_ehlo_line(s, text);
         }
-        if (len == 3 || line[3] == ' ') return SMTPMAIL_OK;
+        if (len == 3 || line[3] == ' ') {
+            s->replies++;
+            return SMTPMAIL_OK;
+        }
         if (lines >= 100) {
-            s->broken = 1;
+            s->broken = s->lost = 1;
             return smtpmail__sfail(err, SMTPMAIL_ERR_PROTOCOL, stage, "reply of more than 100 lines");
         }
     }
@@ -3190,15 +3196,17 @@ static smtpmail_result smtpmail__ehlo(smtpmail_session *s, smtpmail_error *err)
     smtpmail_result r;
     s->caps = s->mechs = 0;
     s->size_max = 0;
+    smtpmail_error first;
     if ((r = (smtpmail_result)smtpmail__cmd(s, "EHLO %s", s->helo)) != 0)
         return smtpmail__io_fail(s, err, SMTPMAIL_STAGE_EHLO, r);
-    r = smtpmail__exchange(s, err, SMTPMAIL_STAGE_EHLO, &rep, 250, 259);
+    r = smtpmail__exchange(s, &first, SMTPMAIL_STAGE_EHLO, &rep, 250, 259);
     if (r == SMTPMAIL_ERR_PERMANENT && (rep.code == 500 || rep.code == 502)) {
         /* RFC 5321 3.2: an old server without EHLO. It offers nothing, so
            this only gets far with SMTPMAIL_TLS_INSECURE_NONE and no AUTH. */
         smtpmail__cmd(s, "HELO %s", s->helo);
-        r = smtpmail__exchange(s, err, SMTPMAIL_STAGE_EHLO, &rep, 250, 259);
+        return smtpmail__exchange(s, err, SMTPMAIL_STAGE_EHLO, &rep, 250, 259);
     }
+    if (r != SMTPMAIL_OK && err) *err = first;
     return r;
 }
 
@@ -3305,7 +3313,7 @@ static smtpmail_result smtpmail__auth(smtpmail_session *s, smtpmail_error *err)
 
 /* Connects and brings the session to "ready to send": TCP, TLS (implicit
    or STARTTLS), greeting, EHLO, AUTH. */
-static smtpmail_result smtpmail__connect(smtpmail_session *s, smtpmail_error *err)
+static smtpmail_result smtpmail__connect_steps(smtpmail_session *s, smtpmail_error *err)
 {
     smtpmail__reply rep;
     smtpmail_result r;
@@ -3313,9 +3321,11 @@ static smtpmail_result smtpmail__connect(smtpmail_session *s, smtpmail_error *er
     int c, sys = 0;
     smtpmail__chan_close(&s->ch);
     s->broken = 1;
+    s->lost = 0;
     s->fresh = 1;
     s->quit_sent = 0;
     s->in_pos = s->in_len = s->cmd_len = 0;
+    s->replies = 0;
     limit = s->cfg.connect_timeout_ms ? s->cfg.connect_timeout_ms : 10000;
     if (left < limit) limit = left;
     if (limit == 0) return smtpmail__sfail(err, SMTPMAIL_ERR_TIMEOUT, SMTPMAIL_STAGE_CONNECT, "no time left");
@@ -3383,9 +3393,23 @@ static smtpmail_result smtpmail__connect(smtpmail_session *s, smtpmail_error *er
         if ((r = smtpmail__ehlo(s, err)) != 0) return r;
     }
 #endif
-    if ((r = smtpmail__auth(s, err)) != 0) return r;
-    s->broken = 0;
-    return SMTPMAIL_OK;
+    return smtpmail__auth(s, err);
+}
+
+static smtpmail_result smtpmail__connect(smtpmail_session *s, smtpmail_error *err)
+{
+    smtpmail_result r = smtpmail__connect_steps(s, err);
+    if (r == SMTPMAIL_OK) {
+        s->broken = 0;
+        return SMTPMAIL_OK;
+    }
+    /* The server said no (a reply, not a lost or garbled link, not a failed
+       handshake): the link still works and gets its QUIT (RFC 5321 4.1.1.10). */
+    if (s->ch.open && !s->lost &&
+        (r == SMTPMAIL_ERR_TEMPORARY || r == SMTPMAIL_ERR_PERMANENT || r == SMTPMAIL_ERR_AUTH ||
+         r == SMTPMAIL_ERR_AUTH_UNSUPPORTED || r == SMTPMAIL_ERR_STARTTLS || r == SMTPMAIL_ERR_INVALID_ARG))
+        s->broken = 0;
+    return r;
 }
 
 /* Dot-stuffing (RFC 5321 4.5.2) on the way to the channel: a '.' that
@@ -3629,7 +3653,7 @@ fail:
        can carry the next message, unless the link is gone or the server
        took the DATA it should have refused (then only hanging up ends it). */
     if (in_batch && !bdat && data.code == 354) s->broken = 1;
-    if (!s->broken) {
+    if (!s->broken && !s->quit_sent) {
         smtpmail_error ignored;
         smtpmail__cmd(s, "RSET");
         if (smtpmail__exchange(s, &ignored, SMTPMAIL_STAGE_RSET, &rep, 200, 299) != 0) s->broken = 1;
@@ -3707,9 +3731,10 @@ static smtpmail_result smtpmail__parse_url(smtpmail_session *s, const char *url,
     size_t slen;
     if (!p) {
         if (smtpmail__preset(s, url)) return SMTPMAIL_OK;
+        /* Not echoed: a URL may hold a password. */
         return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, "config.url",
-                              "config.url \"%.60s\" is neither smtps://, smtp://, smtp+plain:// nor a "
-                              "preset (qq.com, 163.com, gmail.com, office365, ...)", url);
+                              "config.url is neither smtps://, smtp://, smtp+plain:// nor a "
+                              "preset (qq.com, 163.com, gmail.com, office365, ...)");
     }
     slen = (size_t)(p - url);
     if (slen == 5 && smtpmail__istarts(url, "smtps")) s->mode = SMTPMAIL_TLS_IMPLICIT;
@@ -3744,6 +3769,8 @@ static smtpmail_result smtpmail__parse_url(smtpmail_session *s, const char *url,
         memcpy(s->host, auth, (size_t)(q - auth));
         s->host[q - auth] = '\0';
     }
+    if (!s->host[0] || strpbrk(s->host, " \t\"<>\\"))
+        return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, "config.url", "config.url: bad host");
     if (q < end && *q == ':') {
         unsigned long port = 0;
         const char *d = q + 1;
@@ -3793,12 +3820,14 @@ static smtpmail_result smtpmail__configure(smtpmail_session *s, const smtpmail_c
         (r = smtpmail__config_str(err, "config.helo_name", cfg->helo_name, sizeof s->helo)) != 0 ||
         (r = smtpmail__config_str(err, "config.url", cfg->url, 2048)) != 0)
         return r;
-    if (cfg->url && (r = smtpmail__parse_url(s, cfg->url, err)) != 0) return r;
-    if (cfg->host) smtpmail__copy(s->host, sizeof s->host, cfg->host);
+    /* An empty string counts as not set, so that getenv() of an empty
+       variable does not override the URL's password with nothing. */
+    if (cfg->url && cfg->url[0] && (r = smtpmail__parse_url(s, cfg->url, err)) != 0) return r;
+    if (cfg->host && cfg->host[0]) smtpmail__copy(s->host, sizeof s->host, cfg->host);
     if (cfg->port) s->port = cfg->port;
-    if (cfg->username) smtpmail__copy(s->user, sizeof s->user, cfg->username);
+    if (cfg->username && cfg->username[0]) smtpmail__copy(s->user, sizeof s->user, cfg->username);
     else if (!s->user[0] && default_user) smtpmail__copy(s->user, sizeof s->user, default_user);
-    if (cfg->password) smtpmail__copy(s->pass, sizeof s->pass, cfg->password);
+    if (cfg->password && cfg->password[0]) smtpmail__copy(s->pass, sizeof s->pass, cfg->password);
     if (!s->host[0]) {
         who = strrchr(s->user, '@');
         if (!who || !smtpmail__preset(s, who + 1))
@@ -3915,6 +3944,7 @@ static smtpmail_result smtpmail__send(smtpmail_session *s, const smtpmail_messag
                                       smtpmail_error *err)
 {
     int attempt, idle_drop;
+    unsigned long before;
     smtpmail_result r;
     if ((r = smtpmail__check(m, err)) != 0) return r;
     for (attempt = 0;; attempt++) {
@@ -3922,7 +3952,11 @@ static smtpmail_result smtpmail__send(smtpmail_session *s, const smtpmail_messag
             smtpmail__log(s, "*: reconnecting");
             if ((r = smtpmail__connect(s, err)) != 0) return r;
         }
+        before = s->replies;
         r = smtpmail__transaction(s, m, one_shot, err, &idle_drop);
+        /* Dropped while idle: a 421 to MAIL, or the link failed before the
+           server answered anything of this transaction. */
+        idle_drop = idle_drop || (s->broken && s->replies == before);
         if (r == SMTPMAIL_OK || attempt > 0 || s->fresh || !idle_drop) return r;
         s->broken = 1;
         smtpmail__log(s, "*: the server closed the idle connection");

@@ -13,8 +13,12 @@ need c++ g++
 need clang clang
 need sed sed
 need nm binutils
+need openssl openssl
 # Debian's own python3: the one on PATH may be another build (pyenv, conda).
 [ -x /usr/bin/python3 ] || missing="$missing python3"
+# The real-server tests run Debian's aiosmtpd under that python3.
+/usr/bin/python3 -c 'import aiosmtpd' >/dev/null 2>&1 || missing="$missing python3-aiosmtpd"
+[ -f /usr/include/mbedtls/ssl.h ] || missing="$missing libmbedtls-dev"
 
 [ -z "$missing" ] && exit 0
 

@@ -49,18 +49,25 @@ run() { # run NAME COMMAND...
 
 echo "== build (gcc and clang, -std=c99 -Werror; C++; two translation units)"
 build "smtpmail-send (gcc)" build/smtpmail-send
+build "examples" examples
 build "unit tests (gcc)" build/test_main
 build "unit tests (clang)" build/test_main_clang
+build "SMTP engine tests (gcc)" build/test_smtp
+build "SMTP engine tests (clang)" build/test_smtp_clang
 build "header as C++" build/cpp_test
 build "two-TU link" build/link_test
 build "quick start from the header" build/quick_start
 build "thread test (pthreads)" build/thread_test
 build "implementation object" build/link_impl.o
+build "real-server client (C API)" build/real_send
 
 echo "== unit tests (gcc build)"
 if [ -x build/test_main ]; then suite "unit tests" ./build/test_main; fi
 echo "== unit tests (clang build)"
 if [ -x build/test_main_clang ]; then run "unit tests, clang build" ./build/test_main_clang; fi
+echo "== SMTP engine (scripted server)"
+if [ -x build/test_smtp ]; then suite "SMTP engine (scripted server)" ./build/test_smtp; fi
+if [ -x build/test_smtp_clang ]; then run "SMTP engine, clang build" ./build/test_smtp_clang; fi
 echo "== header as C++, two-TU link"
 [ -x build/cpp_test ] && run "C++ render" ./build/cpp_test
 [ -x build/link_test ] && run "two-TU program" ./build/link_test
@@ -77,6 +84,13 @@ if [ -x build/smtpmail-send ]; then
     suite "oracle" "$PYTHON" tests/oracle.py build/smtpmail-send
 else
     bad "oracle: build/smtpmail-send missing"
+fi
+
+echo "== real SMTP servers: aiosmtpd over implicit TLS, STARTTLS and plaintext"
+if [ -x build/smtpmail-send ]; then
+    suite "real SMTP servers" "$PYTHON" tests/real_smtp.py build
+else
+    bad "real SMTP servers: build/smtpmail-send missing"
 fi
 
 [ -n "$failures" ] && printf 'failed:%s\n' "$failures"

@@ -1,0 +1,2540 @@
+/* tests/test_smtp.c - the SMTP engine of smtpmail.h against a scripted server.
+
+   Plain C99. The fake server sits behind the public transport hook
+   (config.transport): a script of steps, each the start of the command line
+   the client must send (or the end of a DATA body) and the reply bytes to
+   queue, plus knobs: replies cut into pieces of K bytes per recv, the
+   connection closed or silent at step N, a failing send. It records every
+   byte the client sent, counts send() calls, and counts waits: a recv made
+   when no reply bytes are on their way to the client is one round trip
+   (connect counts as one). Replies produced while the client was still
+   writing travel together, so a pipelined batch costs one wait.
+
+   It includes the implementation, so a few tests call private smtpmail__
+   functions (URL parsing, presets). Expected values come from RFC 5321/4954
+   and hand-written scripts; the one library output used as a reference is
+   smtpmail_message_render with the same fixed hooks, for "the server stored
+   exactly the message the builder makes".
+
+   Usage: test_smtp [substring]   runs only the tests whose name contains it.
+   The last line is "N passed, M failed" (tests); exit status 1 on failure. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SMTPMAIL_IMPLEMENTATION
+#include "smtpmail.h"
+
+/* >>runner ---------------------------------------------------------------- */
+
+static const char *g_test = "";
+static int g_failed;  /* failed checks in the current test */
+static int g_printed; /* failure lines printed for it (capped at 30) */
+
+static int check_(int ok, const char *expr, const char *file, int line)
+{
+    if (!ok) {
+        g_failed++;
+        if (g_printed++ < 30) printf("%s:%d: CHECK(%s) failed [%s]\n", file, line, expr, g_test);
+    }
+    return ok;
+}
+#define CHECK(e) check_((e) != 0, #e, __FILE__, __LINE__)
+
+static void print_escaped(const char *s, size_t max)
+{
+    size_t i;
+    if (!s) {
+        printf("(null)");
+        return;
+    }
+    for (i = 0; s[i] && i < max; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '\r') printf("\\r");
+        else if (c == '\n') printf("\\n");
+        else if (c == '"' || c == '\\') printf("\\%c", c);
+        else if (c < 32 || c > 126) printf("\\x%02X", c);
+        else putchar(c);
+    }
+    if (s[i]) printf("...");
+}
+
+/* Details after a failed check: "    note: what "s"". */
+static void note(const char *what, const char *s)
+{
+    if (g_printed > 30) return;
+    printf("    note: %s \"", what);
+    print_escaped(s, 600);
+    printf("\"\n");
+}
+
+static int check_str_(const char *got, const char *want, const char *expr, const char *file,
+                      int line)
+{
+    int ok = got && want && strcmp(got, want) == 0;
+    if (!check_(ok, expr, file, line)) note("got ", got), note("want", want);
+    return ok;
+}
+#define CHECK_STR(got, want) check_str_((got), (want), #got " == " #want, __FILE__, __LINE__)
+
+static int check_int_(long got, long want, const char *expr, const char *file, int line)
+{
+    int ok = got == want;
+    if (!check_(ok, expr, file, line) && g_printed <= 30)
+        printf("    note: got %ld, want %ld\n", got, want);
+    return ok;
+}
+#define CHECK_INT(got, want) check_int_((long)(got), (long)(want), #got " == " #want, __FILE__, __LINE__)
+
+/* A result code, printed by name when it is not the one wanted. */
+static int check_res_(smtpmail_result got, smtpmail_result want, const smtpmail_error *err,
+                      const char *expr, const char *file, int line)
+{
+    int ok = got == want;
+    if (!check_(ok, expr, file, line) && g_printed <= 30) {
+        printf("    note: got %s (%d), want %s (%d)\n", smtpmail_result_str(got), (int)got,
+               smtpmail_result_str(want), (int)want);
+        if (err && got != SMTPMAIL_OK) note("err.message", err->message);
+    }
+    return ok;
+}
+#define CHECK_RES(got, want, err) \
+    check_res_((got), (want), (err), #got " == " #want, __FILE__, __LINE__)
+
+/* >>helpers --------------------------------------------------------------- */
+
+static void *xmalloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+    if (!p) {
+        printf("out of memory in the test runner\n");
+        exit(2);
+    }
+    return p;
+}
+
+/* A growable byte buffer, always NUL-terminated. `buf b = {0};` is empty. */
+typedef struct buf {
+    char *data;
+    size_t len, cap;
+} buf;
+
+static void buf_put(buf *b, const void *p, size_t n)
+{
+    if (b->len + n + 1 > b->cap) {
+        size_t nc = b->cap ? b->cap : 256;
+        char *d;
+        while (nc < b->len + n + 1) nc *= 2;
+        d = (char *)xmalloc(nc);
+        if (b->data) memcpy(d, b->data, b->len);
+        free(b->data);
+        b->data = d;
+        b->cap = nc;
+    }
+    if (n) memcpy(b->data + b->len, p, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+}
+
+static void buf_str(buf *b, const char *s) { buf_put(b, s, strlen(s)); }
+
+static void buf_clear(buf *b)
+{
+    b->len = 0;
+    if (b->data) b->data[0] = '\0';
+    else buf_put(b, "", 0);
+}
+
+static void buf_free(buf *b)
+{
+    free(b->data);
+    memset(b, 0, sizeof *b);
+}
+
+static int buf_write(const void *data, size_t len, void *user_data)
+{
+    buf_put((buf *)user_data, data, len);
+    return 0;
+}
+
+/* memmem for C99: the offset of needle in hay[0..n), or -1. */
+static long find(const char *hay, size_t n, const char *needle)
+{
+    size_t k = strlen(needle), i;
+    if (!hay) return -1;
+    for (i = 0; k <= n && i <= n - k; i++)
+        if (memcmp(hay + i, needle, k) == 0) return (long)i;
+    return -1;
+}
+
+static int contains(const buf *b, const char *needle) { return find(b->data, b->len, needle) >= 0; }
+
+/* Base64 (RFC 4648), written here so that the AUTH lines are checked by a
+   decoder that is not the library's. */
+static const char k_b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+static void b64_encode(const void *src, size_t n, buf *out)
+{
+    const unsigned char *p = (const unsigned char *)src;
+    size_t i;
+    buf_clear(out);
+    for (i = 0; i < n; i += 3) {
+        unsigned long v = (unsigned long)p[i] << 16;
+        char q[4];
+        if (i + 1 < n) v |= (unsigned long)p[i + 1] << 8;
+        if (i + 2 < n) v |= p[i + 2];
+        q[0] = k_b64[(v >> 18) & 63];
+        q[1] = k_b64[(v >> 12) & 63];
+        q[2] = i + 1 < n ? k_b64[(v >> 6) & 63] : '=';
+        q[3] = i + 2 < n ? k_b64[v & 63] : '=';
+        buf_put(out, q, 4);
+    }
+}
+
+/* Returns 0 and the bytes in out, or -1 for anything that is not base64. */
+static int b64_decode(const char *s, buf *out)
+{
+    size_t n = strlen(s), i, k;
+    buf_clear(out);
+    if (n % 4) return -1;
+    for (i = 0; i < n; i += 4) {
+        unsigned long v = 0;
+        int pad = 0;
+        unsigned char b[3];
+        for (k = 0; k < 4; k++) {
+            const char *c = s[i + k] ? strchr(k_b64, s[i + k]) : NULL;
+            if (s[i + k] == '=' && i + 4 == n && k >= 2) {
+                pad++;
+                v <<= 6;
+                continue;
+            }
+            if (!c || pad) return -1;
+            v = (v << 6) | (unsigned long)(c - k_b64);
+        }
+        b[0] = (unsigned char)(v >> 16);
+        b[1] = (unsigned char)(v >> 8);
+        b[2] = (unsigned char)v;
+        buf_put(out, b, (size_t)(3 - pad));
+    }
+    return 0;
+}
+
+/* >>fake ------------------------------------------------------------------ */
+
+/* A step of the script. expect: the start of the client's command line;
+   FAKE_CONNECT: the client connects (reply: the greeting); FAKE_BODY: the
+   client ends a DATA body with "." (reply: the end-of-data reply). A "BDAT n"
+   step gets its reply after the n bytes of the chunk. */
+#define FAKE_CONNECT NULL
+#define FAKE_BODY "<end of data>"
+#define FAKE_ENDLESS "<endless>" /* as a reply: "250-x" lines for ever */
+
+typedef struct step {
+    const char *expect;
+    const char *reply;
+} step;
+
+enum { MODE_CMD, MODE_DATA, MODE_BDAT, MODE_RAW };
+
+typedef struct sizes {
+    size_t *v;
+    size_t n, cap;
+} sizes;
+
+static void sizes_push(sizes *s, size_t x)
+{
+    if (s->n == s->cap) {
+        size_t nc = s->cap ? s->cap * 2 : 64;
+        size_t *v = (size_t *)xmalloc(nc * sizeof *v);
+        if (s->v) memcpy(v, s->v, s->n * sizeof *v);
+        free(s->v);
+        s->v = v;
+        s->cap = nc;
+    }
+    s->v[s->n++] = x;
+}
+
+#define FAKE_MAX_WAITS 64
+#define FAKE_MAX_MSGS 8
+
+typedef struct fake {
+    /* The script and the knobs, set by the test. */
+    const step *steps;
+    size_t nsteps;
+    size_t piece;           /* recv returns at most this many bytes; 0: all */
+    size_t send_max;        /* send takes at most this many bytes; 0: all */
+    int close_at;           /* step index: close instead of replying; -1 none */
+    int close_after;        /* step index: reply, then close; -1 none */
+    int timeout_at;         /* step index: never reply (recv times out); -1 none */
+    int send_fail_at;       /* the n-th send() call (1-based) fails; 0 none */
+    int send_fail_with;     /* ... with this result (0: SMTPMAIL_ERR_NETWORK) */
+    int rst_after_close;    /* a closed peer: the first send works, later ones fail */
+    uint64_t latency_ms;    /* each wait advances the clock by this much */
+
+    /* The connection. */
+    size_t step;
+    int connected, closed, silent, endless, quit_seen, mode;
+    size_t bdat_left, bdat_step, sends_since_close;
+    buf line, body, pending, delivered;
+    size_t dpos;
+
+    /* What was seen. */
+    buf sent;               /* every byte the client sent, all connections */
+    sizes send_at;          /* offset in sent where each send() started */
+    buf cmds;               /* command lines, one per line, CRLF removed */
+    buf bad;                /* lines the script did not expect */
+    buf log;                /* the hooks.log transcript, one line each */
+    buf rcpts;              /* on_recipient: "addr code text\n" */
+    buf msgs[FAKE_MAX_MSGS]; /* messages answered 2xx, un-stuffed */
+    int n_msgs;
+    int connects, closes, sends, recvs, waits, stalls, unexpected, after_quit, bare_lf;
+    long endless_lines;
+    size_t dropped;         /* bytes sent to a closed connection */
+    size_t wait_sent[FAKE_MAX_WAITS]; /* sent.len at each wait */
+    char host[256];
+    uint16_t port;
+    uint32_t connect_ms, last_recv_ms, max_recv_ms;
+    uint64_t ticks;
+
+    /* What the client is given. */
+    smtpmail_transport tr;
+    smtpmail_hooks hooks;
+    smtpmail_config cfg;
+} fake;
+
+static void fake_trigger(fake *f, size_t i, int is_message)
+{
+    const char *reply = f->steps[i].reply;
+    if ((int)i == f->close_at) {
+        f->closed = 1;
+        return;
+    }
+    if ((int)i == f->timeout_at) {
+        f->silent = 1;
+        return;
+    }
+    if (strcmp(reply, FAKE_ENDLESS) == 0) f->endless = 1;
+    else buf_str(&f->pending, reply);
+    if (is_message && reply[0] == '2' && f->n_msgs < FAKE_MAX_MSGS)
+        buf_put(&f->msgs[f->n_msgs++], f->body.data, f->body.len);
+    if ((int)i == f->close_after) f->closed = 1;
+}
+
+static void fake_line(fake *f, const char *l)
+{
+    size_t i = f->step;
+    const step *st = i < f->nsteps ? &f->steps[i] : NULL;
+    buf_str(&f->cmds, l);
+    buf_str(&f->cmds, "\n");
+    if (f->quit_seen) f->after_quit++;
+    if (strcmp(l, "QUIT") == 0) f->quit_seen = 1;
+    if (!st || !st->expect || strncmp(l, st->expect, strlen(st->expect)) != 0) {
+        if (strcmp(l, "QUIT") == 0) { /* a QUIT the script did not plan: polite */
+            buf_str(&f->pending, "221 2.0.0 bye\r\n");
+            return;
+        }
+        f->unexpected++;
+        buf_str(&f->bad, l);
+        buf_str(&f->bad, "\n");
+        return;
+    }
+    f->step++;
+    if (strncmp(l, "BDAT ", 5) == 0) {
+        f->bdat_left = (size_t)strtoul(l + 5, NULL, 10);
+        f->bdat_step = i;
+        buf_clear(&f->body);
+        if (f->bdat_left > 0) f->mode = MODE_BDAT;
+        else fake_trigger(f, i, 1);
+        return;
+    }
+    fake_trigger(f, i, 0);
+    if ((int)i == f->close_at || (int)i == f->timeout_at) return;
+    if (strcmp(l, "DATA") == 0 && strncmp(st->reply, "354", 3) == 0) {
+        f->mode = MODE_DATA;
+        buf_clear(&f->body);
+    } else if (strcmp(l, "STARTTLS") == 0 && strncmp(st->reply, "220", 3) == 0) {
+        f->mode = MODE_RAW; /* a TLS ClientHello follows: bytes only */
+    }
+}
+
+/* One line of a DATA body (CRLF removed): RFC 5321 4.5.2, the receiver
+   drops the first '.' of a line; "." alone ends the data. */
+static void fake_data_line(fake *f, const char *l, size_t n)
+{
+    if (n == 1 && l[0] == '.') {
+        const step *st = f->step < f->nsteps ? &f->steps[f->step] : NULL;
+        f->mode = MODE_CMD;
+        if (st && st->expect && strcmp(st->expect, FAKE_BODY) == 0) {
+            f->step++;
+            fake_trigger(f, f->step - 1, 1);
+        } else {
+            f->unexpected++;
+            buf_str(&f->bad, "<end of data not in the script>\n");
+        }
+        return;
+    }
+    if (n > 0 && l[0] == '.') l++, n--;
+    buf_put(&f->body, l, n);
+    buf_put(&f->body, "\r\n", 2);
+}
+
+static void fake_feed(fake *f, const unsigned char *p, size_t n)
+{
+    size_t i;
+    for (i = 0; i < n; i++) {
+        if (f->mode == MODE_RAW) return;
+        if (f->mode == MODE_BDAT) {
+            buf_put(&f->body, p + i, 1);
+            if (--f->bdat_left == 0) {
+                f->mode = MODE_CMD;
+                fake_trigger(f, f->bdat_step, 1);
+            }
+            continue;
+        }
+        buf_put(&f->line, p + i, 1);
+        if (p[i] != '\n') continue;
+        if (f->line.len < 2 || f->line.data[f->line.len - 2] != '\r') f->bare_lf++;
+        f->line.len -= f->line.len >= 2 && f->line.data[f->line.len - 2] == '\r' ? 2 : 1;
+        f->line.data[f->line.len] = '\0';
+        if (f->mode == MODE_CMD) fake_line(f, f->line.data);
+        else fake_data_line(f, f->line.data, f->line.len);
+        buf_clear(&f->line);
+    }
+}
+
+static int fake_connect(void **conn, const char *host, uint16_t port, uint32_t timeout_ms,
+                        void *user_data)
+{
+    fake *f = (fake *)user_data;
+    const step *st = f->step < f->nsteps ? &f->steps[f->step] : NULL;
+    f->connects++;
+    if (f->waits < FAKE_MAX_WAITS) f->wait_sent[f->waits] = f->sent.len;
+    f->waits++;
+    f->ticks += f->latency_ms;
+    snprintf(f->host, sizeof f->host, "%s", host);
+    f->port = port;
+    f->connect_ms = timeout_ms;
+    f->closed = f->silent = f->endless = f->quit_seen = 0;
+    f->mode = MODE_CMD;
+    f->sends_since_close = 0;
+    buf_clear(&f->line);
+    buf_clear(&f->body);
+    buf_clear(&f->pending);
+    buf_clear(&f->delivered);
+    f->dpos = 0;
+    if (!st || st->expect != FAKE_CONNECT) {
+        f->unexpected++;
+        buf_str(&f->bad, "<connect not in the script>\n");
+        return SMTPMAIL_ERR_CONNECT;
+    }
+    *conn = f;
+    f->connected = 1;
+    f->step++;
+    fake_trigger(f, f->step - 1, 0);
+    return 0;
+}
+
+static int fake_send(void *conn, const void *data, size_t len, uint32_t timeout_ms, void *user_data)
+{
+    fake *f = (fake *)user_data;
+    size_t n = len;
+    (void)timeout_ms;
+    f->sends++;
+    if (conn != f || !f->connected) f->unexpected++;
+    if (f->send_fail_at && f->sends == f->send_fail_at) {
+        f->closed = 1;
+        return f->send_fail_with ? f->send_fail_with : SMTPMAIL_ERR_NETWORK;
+    }
+    if (f->closed && f->rst_after_close && f->sends_since_close++ > 0) return SMTPMAIL_ERR_NETWORK;
+    if (f->send_max && n > f->send_max) n = f->send_max;
+    sizes_push(&f->send_at, f->sent.len);
+    buf_put(&f->sent, data, n);
+    if (f->closed) f->dropped += n;
+    else fake_feed(f, (const unsigned char *)data, n);
+    return (int)n;
+}
+
+static int fake_recv(void *conn, void *out, size_t cap, uint32_t timeout_ms, void *user_data)
+{
+    fake *f = (fake *)user_data;
+    size_t n;
+    f->recvs++;
+    f->last_recv_ms = timeout_ms;
+    if (timeout_ms > f->max_recv_ms) f->max_recv_ms = timeout_ms;
+    if (conn != f || !f->connected) f->unexpected++;
+    if (f->dpos == f->delivered.len) {
+        /* Nothing on its way: the client waits for the server. */
+        buf_clear(&f->delivered);
+        f->dpos = 0;
+        if (f->waits < FAKE_MAX_WAITS) f->wait_sent[f->waits] = f->sent.len;
+        f->waits++;
+        if (f->latency_ms > timeout_ms) {
+            f->ticks += timeout_ms;
+            return SMTPMAIL_ERR_TIMEOUT;
+        }
+        f->ticks += f->latency_ms;
+        if (f->pending.len) {
+            buf_put(&f->delivered, f->pending.data, f->pending.len);
+            buf_clear(&f->pending);
+        } else if (f->endless) {
+            int k;
+            for (k = 0; k < 50; k++, f->endless_lines++) buf_str(&f->delivered, "250-x\r\n");
+        } else if (f->closed) {
+            return 0;
+        } else {
+            if (!f->silent) f->stalls++;
+            return SMTPMAIL_ERR_TIMEOUT;
+        }
+    }
+    n = f->delivered.len - f->dpos;
+    if (f->piece && n > f->piece) n = f->piece;
+    if (n > cap) n = cap;
+    memcpy(out, f->delivered.data + f->dpos, n);
+    f->dpos += n;
+    return (int)n;
+}
+
+static void fake_close(void *conn, void *user_data)
+{
+    fake *f = (fake *)user_data;
+    f->closes++;
+    if (conn != f || !f->connected) f->unexpected++;
+    f->connected = 0;
+}
+
+static void fake_log(const char *line, void *user_data)
+{
+    fake *f = (fake *)user_data;
+    buf_str(&f->log, line);
+    buf_str(&f->log, "\n");
+}
+
+static int64_t fake_now(int *utc_offset_min, void *user_data)
+{
+    (void)user_data;
+    *utc_offset_min = 480;
+    return 1700000000;
+}
+
+static int fake_random(void *out, size_t len, void *user_data)
+{
+    unsigned char *p = (unsigned char *)out;
+    size_t i;
+    (void)user_data;
+    for (i = 0; i < len; i++) p[i] = (unsigned char)(0xA5u ^ (i * 29u));
+    return 0;
+}
+
+static uint64_t fake_ticks(void *user_data) { return ((const fake *)user_data)->ticks; }
+
+static void fake_on_recipient(const char *addr, int code, const char *text, void *user_data)
+{
+    fake *f = (fake *)user_data;
+    char line[400];
+    snprintf(line, sizeof line, "%s %d %s\n", addr, code, text);
+    buf_str(&f->rcpts, line);
+}
+
+/* A fake with its script, and a config for it: plaintext to mx.test:2525,
+   EHLO name client.test, fixed clock and random, the transcript logged. */
+static void fake_init(fake *f, const step *steps, size_t nsteps)
+{
+    memset(f, 0, sizeof *f);
+    f->steps = steps;
+    f->nsteps = nsteps;
+    f->close_at = f->close_after = f->timeout_at = -1;
+    f->ticks = 1000000;
+    f->tr.connect = fake_connect;
+    f->tr.send = fake_send;
+    f->tr.recv = fake_recv;
+    f->tr.close = fake_close;
+    f->tr.user_data = f;
+    f->hooks.now = fake_now;
+    f->hooks.random = fake_random;
+    f->hooks.ticks_ms = fake_ticks;
+    f->hooks.log = fake_log;
+    f->hooks.user_data = f;
+    f->cfg.host = "mx.test";
+    f->cfg.port = 2525;
+    f->cfg.tls = SMTPMAIL_TLS_INSECURE_NONE;
+    f->cfg.helo_name = "client.test";
+    f->cfg.transport = &f->tr;
+    f->cfg.hooks = &f->hooks;
+    f->cfg.on_recipient = fake_on_recipient;
+    f->cfg.user_data = f;
+    buf_clear(&f->cmds);
+    buf_clear(&f->log);
+    buf_clear(&f->sent);
+    buf_clear(&f->bad);
+    buf_clear(&f->rcpts);
+}
+
+static void fake_free(fake *f)
+{
+    int i;
+    buf_free(&f->line);
+    buf_free(&f->body);
+    buf_free(&f->pending);
+    buf_free(&f->delivered);
+    buf_free(&f->sent);
+    buf_free(&f->cmds);
+    buf_free(&f->bad);
+    buf_free(&f->log);
+    buf_free(&f->rcpts);
+    for (i = 0; i < FAKE_MAX_MSGS; i++) buf_free(&f->msgs[i]);
+    free(f->send_at.v);
+    memset(f, 0, sizeof *f);
+}
+
+/* The server hangs up while the client is idle, after saying `last`. */
+static void fake_server_close(fake *f, const char *last)
+{
+    if (last) buf_str(&f->pending, last);
+    f->closed = 1;
+    f->sends_since_close = 0;
+}
+
+/* Which send() call carried the byte at offset off of sent. */
+static long send_index(const fake *f, long off)
+{
+    size_t i;
+    if (off < 0) return -1;
+    for (i = f->send_at.n; i-- > 0;)
+        if (f->send_at.v[i] <= (size_t)off) return (long)i;
+    return -1;
+}
+
+/* The k-th command line (0-based) into out; 0 if there is none. */
+static int cmd_line(const fake *f, int k, buf *out)
+{
+    const char *p = f->cmds.data, *nl;
+    buf_clear(out);
+    while (p && *p) {
+        nl = strchr(p, '\n');
+        if (k-- == 0) {
+            buf_put(out, p, (size_t)(nl - p));
+            return 1;
+        }
+        p = nl + 1;
+    }
+    return 0;
+}
+
+/* Does any command line start with prefix? */
+static int sent_cmd(const fake *f, const char *prefix)
+{
+    const char *p = f->cmds.data;
+    size_t n = strlen(prefix);
+    while (p && *p) {
+        if (strncmp(p, prefix, n) == 0) return 1;
+        p = strchr(p, '\n') + 1;
+    }
+    return 0;
+}
+
+/* The script was followed: every step used, nothing unexpected, no bare LF. */
+static int fake_done(const fake *f)
+{
+    if (f->step != f->nsteps || f->unexpected || f->bare_lf || f->stalls) {
+        if (g_printed <= 30)
+            printf("    note: step %lu of %lu, %d unexpected, %d bare LF, %d stalls; "
+                   "unexpected lines:\n      ",
+                   (unsigned long)f->step, (unsigned long)f->nsteps, f->unexpected, f->bare_lf,
+                   f->stalls),
+                print_escaped(f->bad.data, 300), printf("\n    commands: "),
+                print_escaped(f->cmds.data, 600), printf("\n");
+        return 0;
+    }
+    return 1;
+}
+
+/* The message as the builder renders it with the fake's fixed hooks. */
+static void expected_message(const fake *f, const smtpmail_message *m, buf *out)
+{
+    smtpmail_error err;
+    buf_clear(out);
+    if (smtpmail_message_write(m, &f->hooks, buf_write, out, &err) != SMTPMAIL_OK) {
+        printf("    note: the reference render failed: %s\n", err.message);
+        buf_clear(out);
+    }
+}
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Replies used by the scripts. */
+#define GREET "220 mx.test ESMTP ready\r\n"
+#define EHLO_ALL                                                                              \
+    "250-mx.test greets client.test\r\n250-PIPELINING\r\n250-CHUNKING\r\n250-SIZE 10240000\r\n" \
+    "250-8BITMIME\r\n250-ENHANCEDSTATUSCODES\r\n250 AUTH PLAIN LOGIN\r\n"
+#define EHLO_PIPE                                                                             \
+    "250-mx.test greets client.test\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n"                 \
+    "250-ENHANCEDSTATUSCODES\r\n250 AUTH PLAIN LOGIN\r\n"
+#define EHLO_BARE "250-mx.test greets client.test\r\n250 AUTH PLAIN LOGIN\r\n"
+#define EHLO_CHUNK "250-mx.test greets client.test\r\n250-CHUNKING\r\n250 AUTH PLAIN LOGIN\r\n"
+#define OK "250 2.0.0 ok\r\n"
+#define AUTH_OK "235 2.7.0 Authentication successful\r\n"
+#define GO "354 end data with <CR><LF>.<CR><LF>\r\n"
+#define QUEUED "250 2.0.0 queued as 4711\r\n"
+#define BYE "221 2.0.0 bye\r\n"
+
+static const smtpmail_address k_to[2] = {{"Trader", "trader@example.com"},
+                                         {NULL, "desk@example.org"}};
+static const smtpmail_address k_cc[1] = {{"Risk", "risk@example.net"}};
+static const smtpmail_address k_bcc[1] = {{"Audit", "audit@example.com"}};
+
+static smtpmail_message base_msg(void)
+{
+    smtpmail_message m;
+    memset(&m, 0, sizeof m);
+    m.from.name = "Alert Bot";
+    m.from.addr = "bot@example.com";
+    m.to = k_to;
+    m.to_count = 1;
+    m.subject = "test";
+    m.text = "hello\n";
+    return m;
+}
+
+/* smtpmail_send through the fake, err filled with a pattern first. */
+static smtpmail_result fake_send_msg(fake *f, const smtpmail_message *m, smtpmail_error *err)
+{
+    memset(err, 0x5A, sizeof *err);
+    return smtpmail_send(&f->cfg, m, err);
+}
+
+/* >>tests ----------------------------------------------------------------- */
+
+typedef struct test_case {
+    const char *name;
+    void (*fn)(void);
+} test_case;
+
+/* 1. PIPELINING + CHUNKING + AUTH PLAIN, To + Cc + Bcc. With
+   allow_partial_recipients the envelope, BDAT LAST and the message go in
+   one batch: connect, greeting, EHLO, AUTH, batch. Under the default strict
+   rule (documented: "with several recipients the data then waits for every
+   RCPT reply: one more round trip") BDAT follows the RCPT replies. */
+static void test_chunking_one_round_trip(void)
+{
+    static const step script[] = {
+        {FAKE_CONNECT, GREET},
+        {"EHLO client.test", EHLO_ALL},
+        {"AUTH PLAIN ", AUTH_OK},
+        {"MAIL FROM:<bot@example.com> SIZE=", "250 2.1.0 sender ok\r\n"},
+        {"RCPT TO:<trader@example.com>", "250 2.1.5 ok\r\n"},
+        {"RCPT TO:<risk@example.net>", "250 2.1.5 ok\r\n"},
+        {"RCPT TO:<audit@example.com>", "250 2.1.5 ok\r\n"},
+        {"BDAT ", QUEUED},
+        {"QUIT", BYE},
+    };
+    fake f;
+    smtpmail_message m = base_msg();
+    smtpmail_error err;
+    smtpmail_result r;
+    buf want = {0}, line = {0}, dec = {0}, b64 = {0}, cmds = {0};
+    char tmp[160];
+    long mail_at, rcpt_at, bdat_at, quit_at;
+    int partial;
+
+    m.cc = k_cc, m.cc_count = 1;
+    m.bcc = k_bcc, m.bcc_count = 1;
+    for (partial = 1; partial >= 0; partial--) {
+        int before = g_failed;
+        fake_init(&f, script, N(script));
+        f.cfg.username = "user";
+        f.cfg.password = "pass";
+        f.cfg.allow_partial_recipients = partial;
+        expected_message(&f, &m, &want);
+        r = fake_send_msg(&f, &m, &err);
+        CHECK_RES(r, SMTPMAIL_OK, &err);
+        CHECK(fake_done(&f));
+        CHECK((unsigned char)err.message[0] == 0x5A); /* untouched on success */
+
+        /* AUTH PLAIN with its initial response: authzid NUL authcid NUL passwd. */
+        CHECK(cmd_line(&f, 1, &line));
+        CHECK(strncmp(line.data, "AUTH PLAIN ", 11) == 0);
+        CHECK(b64_decode(line.data + 11, &dec) == 0);
+        CHECK(dec.len == 10 && memcmp(dec.data, "\0user\0pass", 10) == 0);
+        b64_encode("\0user\0pass", 10, &b64);
+        CHECK_STR(b64.data, "AHVzZXIAcGFzcw==");
+
+        /* The exact command sequence; SIZE and BDAT name the real length. */
+        CHECK(want.len > 0);
+        buf_clear(&cmds);
+        snprintf(tmp, sizeof tmp,
+                 "EHLO client.test\nAUTH PLAIN %s\nMAIL FROM:<bot@example.com> SIZE=%lu\n", b64.data,
+                 (unsigned long)want.len);
+        buf_str(&cmds, tmp);
+        buf_str(&cmds, "RCPT TO:<trader@example.com>\nRCPT TO:<risk@example.net>\n"
+                       "RCPT TO:<audit@example.com>\n");
+        snprintf(tmp, sizeof tmp, "BDAT %lu LAST\nQUIT\n", (unsigned long)want.len);
+        buf_str(&cmds, tmp);
+        CHECK_STR(f.cmds.data, cmds.data);
+
+        /* The server stored exactly the builder's message, without Bcc. */
+        CHECK_INT(f.n_msgs, 1);
+        CHECK_INT(f.msgs[0].len, want.len);
+        CHECK_STR(f.msgs[0].data, want.data);
+        CHECK(!contains(&f.msgs[0], "\r\nBcc:") && !contains(&f.msgs[0], "audit@example.com"));
+        CHECK(contains(&f.msgs[0], "\r\nCc: Risk <risk@example.net>\r\n"));
+
+        mail_at = find(f.sent.data, f.sent.len, "MAIL FROM:");
+        rcpt_at = find(f.sent.data, f.sent.len, "RCPT TO:<audit");
+        bdat_at = find(f.sent.data, f.sent.len, "BDAT ");
+        quit_at = find(f.sent.data, f.sent.len, "QUIT\r\n");
+        CHECK(mail_at > 0 && rcpt_at > mail_at && bdat_at > rcpt_at && quit_at > bdat_at);
+        /* The data follows "BDAT n LAST" CRLF, exactly n bytes, then QUIT. */
+        CHECK(find(f.sent.data + bdat_at, f.sent.len - (size_t)bdat_at, "\r\n") + bdat_at + 2 +
+                  (long)want.len == quit_at);
+        CHECK(quit_at + 6 == (long)f.sent.len);
+        CHECK(send_index(&f, mail_at) == send_index(&f, rcpt_at));
+        CHECK((long)f.wait_sent[3] == mail_at); /* AUTH's wait: right before MAIL */
+        if (partial) {
+            /* MAIL .. BDAT in one send, the data and QUIT right after, all
+               before any reply is waited for; the 221 comes with the rest. */
+            CHECK(send_index(&f, mail_at) == send_index(&f, bdat_at));
+            CHECK_INT(f.waits, 5);
+            CHECK(f.wait_sent[4] == f.sent.len);
+        } else {
+            /* Every RCPT reply first, then BDAT + data + QUIT: one more. */
+            CHECK(f.wait_sent[4] == (size_t)bdat_at);
+            CHECK_INT(f.waits, 6);
+            CHECK(f.wait_sent[5] == f.sent.len);
+        }
+        CHECK_INT(f.connects, 1);
+        CHECK_INT(f.closes, 1);
+        CHECK_INT(f.after_quit, 0);
+        CHECK_STR(f.host, "mx.test");
+        CHECK_INT(f.port, 2525);
+        CHECK_INT(f.connect_ms, 10000);
+        CHECK(f.max_recv_ms <= 30000 && f.max_recv_ms > 0);
+
+        /* on_recipient: every RCPT reply; the transcript, credentials redacted. */
+        CHECK_STR(f.rcpts.data, "trader@example.com 250 ok\nrisk@example.net 250 ok\n"
+                                "audit@example.com 250 ok\n");
+        CHECK(contains(&f.log, "C: EHLO client.test\n"));
+        CHECK(contains(&f.log, "S: 220 mx.test ESMTP ready\n"));
+        CHECK(contains(&f.log, "S: 250 AUTH PLAIN LOGIN\n"));
+        CHECK(contains(&f.log, "C: AUTH PLAIN <redacted>\n"));
+        CHECK(!contains(&f.log, b64.data) && !contains(&f.log, "pass"));
+        CHECK(contains(&f.log, "S: 221 2.0.0 bye\n"));
+        if (g_failed != before) printf("    (%s)\n", partial ? "allow_partial_recipients" : "strict");
+        fake_free(&f);
+    }
+    buf_free(&want), buf_free(&line), buf_free(&dec), buf_free(&b64), buf_free(&cmds);
+}
+
+/* One recipient under the default rule: nothing to wait for, so the batch
+   carries the data (DESIGN.md: connect, greeting, EHLO, AUTH, batch). */
+static void test_chunking_one_recipient_one_batch(void)
+{
+    static const step script[] = {
+        {FAKE_CONNECT, GREET},
+        {"EHLO client.test", EHLO_ALL},
+        {"AUTH PLAIN ", AUTH_OK},
+        {"MAIL FROM:<bot@example.com> SIZE=", OK},
+        {"RCPT TO:<trader@example.com>", OK},
+        {"BDAT ", QUEUED},
+        {"QUIT", BYE},
+    };
+    fake f;
+    smtpmail_message m = base_msg();
+    smtpmail_error err;
+    buf want = {0};
+    long mail_at, bdat_at;
+    fake_init(&f, script, N(script));
+    f.cfg.username = "user";
+    f.cfg.password = "pass";
+    expected_message(&f, &m, &want);
+    CHECK_RES(fake_send_msg(&f, &m, &err), SMTPMAIL_OK, &err);
+    CHECK(fake_done(&f));
+    mail_at = find(f.sent.data, f.sent.len, "MAIL FROM:");
+    bdat_at = find(f.sent.data, f.sent.len, "BDAT ");
+    CHECK(mail_at > 0 && bdat_at > mail_at);
+    CHECK(send_index(&f, mail_at) == send_index(&f, bdat_at));
+    CHECK_INT(f.waits, 5);
+    CHECK(f.wait_sent[4] == f.sent.len);
+    CHECK_INT(f.n_msgs, 1);
+    CHECK_STR(f.msgs[0].data, want.data);
+    buf_free(&want);
+    fake_free(&f);
+}
+
+/* A 7bit text whose lines start with '.', so that DATA must stuff them. */
+static const char k_dotted[] = ".hidden line\n..two dots\n.\nmiddle\n. space\nend.\n";
+
+/* 2. PIPELINING without CHUNKING: MAIL, RCPT, DATA in one batch, then the
+   message dot-stuffed, "." and QUIT together. */
+static void test_pipelining_data_dot_stuffing(void)
+{
+    static const step script[] = {
+        {FAKE_CONNECT, GREET},
+        {"EHLO client.test", EHLO_PIPE},
+        {"MAIL FROM:<bot@example.com> SIZE=", OK},
+        {"RCPT TO:<trader@example.com>", OK},
+        {"DATA", GO},
+        {FAKE_BODY, QUEUED},
+        {"QUIT", BYE},
+    };
+    fake f;
+    smtpmail_message m = base_msg();
+    smtpmail_error err;
+    smtpmail_result r;
+    buf want = {0};
+    long mail_at, data_at, end_at;
+
+    m.text = k_dotted;
+    fake_init(&f, script, N(script));
+    expected_message(&f, &m, &want);
+    /* The builder keeps this text 7bit, so lines really start with '.'. */
+    CHECK(contains(&want, "Content-Transfer-Encoding: 7bit\r\n"));
+    CHECK(contains(&want, "\r\n\r\n.hidden line\r\n..two dots\r\n.\r\nmiddle\r\n. space\r\n"));
+    r = fake_send_msg(&f, &m, &err);
+    CHECK_RES(r, SMTPMAIL_OK, &err);
+    CHECK(fake_done(&f));
+    CHECK_INT(f.n_msgs, 1);
+    CHECK_STR(f.msgs[0].data, want.data);
+    /* On the wire every one of those lines got one more dot. */
+    CHECK(find(f.sent.data, f.sent.len, "\r\n..hidden line\r\n...two dots\r\n..\r\nmiddle\r\n.. space\r\nend.\r\n") > 0);
+    mail_at = find(f.sent.data, f.sent.len, "MAIL FROM:");
+    data_at = find(f.sent.data, f.sent.len, "DATA\r\n");
+    end_at = find(f.sent.data, f.sent.len, "\r\n.\r\nQUIT\r\n");
+    CHECK(mail_at > 0 && data_at > mail_at && end_at > data_at);
+    CHECK(send_index(&f, mail_at) == send_index(&f, data_at));
+    CHECK(end_at + 11 == (long)f.sent.len);
+    CHECK(send_index(&f, end_at + 2) == send_index(&f, end_at + 5)); /* "." and QUIT together */
+    /* connect, greeting, EHLO, MAIL+RCPT+DATA, message+QUIT. */
+    CHECK_INT(f.waits, 5);
+    CHECK(f.wait_sent[3] == (size_t)data_at + 6);
+    CHECK(contains(&f.log, "C: <message>\n"));
+    CHECK_INT(f.after_quit, 0);
+    buf_free(&want);
+    fake_free(&f);
+}
+
+/* Two recipients under the default (strict) rule: the RCPT replies are all
+   read before DATA (one more round trip); with allow_partial_recipients
+   DATA rides in the batch. */
+static void test_pipelining_data_two_recipients(void)
+{
+    static const step strict[] = {
+        {FAKE_CONNECT, GREET},
+        {"EHLO client.test", EHLO_PIPE},
+        {"MAIL FROM:<bot@example.com>", OK},
+        {"RCPT TO:<trader@example.com>", OK},
+        {"RCPT TO:<desk@example.org>", OK},
+        {"DATA", GO},
+        {FAKE_BODY, QUEUED},
+        {"QUIT", BYE},
+    };
+    fake f;
+    smtpmail_message m = base_msg();
+    smtpmail_error err;
+    int partial;
+    m.to_count = 2;
+    for (partial = 0; partial < 2; partial++) {
+        fake_init(&f, strict, N(strict));
+        f.cfg.allow_partial_recipients = partial;
+        CHECK_RES(fake_send_msg(&f, &m, &err), SMTPMAIL_OK, &err);
+        CHECK(fake_done(&f));
+        CHECK_INT(f.n_msgs, 1);
+        CHECK_INT(f.waits, partial ? 5 : 6);
+        CHECK(send_index(&f, find(f.sent.data, f.sent.len, "MAIL")) ==
+              send_index(&f, find(f.sent.data, f.sent.len, "RCPT TO:<desk")));
+        fake_free(&f);
+    }
+}
+
+/* A message bigger than SMTPMAIL_SEND_BUFFER streams after DATA (even with
+   CHUNKING offered), dot-stuffed across buffer boundaries, without SIZE=. */
+static void test_streamed_message_dot_stuffing(void)
+{
+    static const step script[] = {
+        {FAKE_CONNECT, GREET},
+        {"EHLO client.test", EHLO_ALL},
+        {"MAIL FROM:<bot@example.com>", OK},
+        {"RCPT TO:<trader@example.com>", OK},
+        {"DATA", GO},
+        {FAKE_BODY, QUEUED},
+        {"QUIT", BYE},
+    };
+    fake f;
+    smtpmail_message m = base_msg();
+    smtpmail_error err;
+    buf text = {0}, want = {0};
+    char line[80];
+    int i;
+    for (i = 0; i < 2000; i++) {
+        snprintf(line, sizeof line, "%s%04d %s\n", i % 3 == 0 ? "." : i % 3 == 1 ? ".." : "", i,
+                 "the quick brown fox");
+        buf_str(&text, line);
+    }
+    m.text = text.data;
+    fake_init(&f, script, N(script));
+    expected_message(&f, &m, &want);
+    CHECK(want.len > SMTPMAIL_SEND_BUFFER);
+    CHECK(contains(&want, "\r\n.0000 the quick"));
+    CHECK_RES(fake_send_msg(&f, &m, &err), SMTPMAIL_OK, &err);
+    CHECK(fake_done(&f));
+    CHECK(!sent_cmd(&f, "MAIL FROM:<bot@example.com> SIZE=")); /* size unknown */
+    CHECK(!sent_cmd(&f, "BDAT"));
+    CHECK_INT(f.n_msgs, 1);
+    CHECK_INT(f.msgs[0].len, want.len);
+    CHECK(f.msgs[0].data && want.data && strcmp(f.msgs[0].data, want.data) == 0);
+    CHECK(find(f.sent.data, f.sent.len, "\r\n...0001 the quick") > 0);
+    buf_free(&text), buf_free(&want);
+    fake_free(&f);
+}
+
+/* 3. No PIPELINING: every command waits for its reply. */
+static void test_no_pipelining_one_wait_per_command(void)
+{
+    static const step data_script[] = {
+        {FAKE_CONNECT, GREET},
+        {"EHLO client.test", EHLO_BARE},
+        {"AUTH PLAIN ", AUTH_OK},
+        {"MAIL FROM:<bot@example.com>", OK},
+        {"RCPT TO:<trader@example.com>", OK},
+        {"RCPT TO:<desk@example.org>", OK},
+        {"DATA", GO},
+        {FAKE_BODY, QUEUED},
+        {"QUIT", BYE},
+    };
+    static const step bdat_script[] = {
+        {FAKE_CONNECT, GREET},
+        {"EHLO client.test", EHLO_CHUNK},
+        {"MAIL FROM:<bot@example.com>", OK},
+        {"RCPT TO:<trader@example.com>", OK},
+        {"BDAT ", QUEUED},
+        {"QUIT", BYE},
+    };
+    fake f;
+    smtpmail_message m = base_msg();
+    smtpmail_error err;
+    buf want = {0}, line = {0};
+    char tmp[64];
+    size_t i;
+
+    m.to_count = 2;
+    fake_init(&f, data_script, N(data_script));
+    f.cfg.username = "user";
+    f.cfg.password = "pass";
+    CHECK_RES(fake_send_msg(&f, &m, &err), SMTPMAIL_OK, &err);
+    CHECK(fake_done(&f));
+    /* connect + greeting + 8 replies (EHLO AUTH MAIL RCPT RCPT DATA . QUIT). */
+    CHECK_INT(f.waits, 10);
+    /* Each wait came right after a whole command: nothing was queued ahead. */
+    for (i = 2; i < 10; i++)
+        CHECK(f.wait_sent[i] >= 2 && f.sent.data[f.wait_sent[i] - 2] == '\r' &&
+              f.sent.data[f.wait_sent[i] - 1] == '\n');
+    CHECK_INT(f.n_msgs, 1);
+    CHECK(f.max_recv_ms <= 30000);
+    /* QUIT on its own is waited for, at most a second. */
+    CHECK(f.last_recv_ms > 0 && f.last_recv_ms <= 1000);
+    fake_free(&f);
+
+    /* CHUNKING without PIPELINING: BDAT LAST with the data, then QUIT. */
+    m.to_count = 1;
+    fake_init(&f, bdat_script, N(bdat_script));
+    expected_message(&f, &m, &want);
+    CHECK_RES(fake_send_msg(&f, &m, &err), SMTPMAIL_OK, &err);
+    CHECK(fake_done(&f));
+    CHECK_INT(f.waits, 7); /* connect greeting EHLO MAIL RCPT BDAT QUIT */
+    CHECK(cmd_line(&f, 3, &line));
+    snprintf(tmp, sizeof tmp, "BDAT %lu LAST", (unsigned long)want.len);
+    CHECK_STR(line.data, tmp);
+    CHECK_INT(f.n_msgs, 1);
+    CHECK_STR(f.msgs[0].data, want.data);
+    buf_free(&want), buf_free(&line);
+    fake_free(&f);
+}
+
+/* 4. Two recipients in a pipelined batch, the second refused. */
+static void test_refused_recipient(void)
+{
+    static const step strict[] = {
+        {FAKE_CONNECT, GREET},
+        {"EHLO client.test", EHLO_ALL},
+        {"MAIL FROM:<bot@example.com> SIZE=", OK},
+        {"RCPT TO:<trader@example.com>", "250 2.1.5 ok\r\n"},
+        {"RCPT TO:<", "550 5.1.1 <nobody>: Recipient address rejected: User unknown\r\n"},
+        {"RSET", OK},
+        {"QUIT", BYE},
+    };
+    static const step partial[] = {
+        {FAKE_CONNECT, GREET},
+        {"EHLO client.test", EHLO_ALL},
+        {"MAIL FROM:<bot@example.com> SIZE=", OK},
+        {"RCPT TO:<trader@example.com>", "250 2.1.5 ok\r\n"},
+        {"RCPT TO:<desk@example.org>", "550 5.1.1 User unknown\r\n"},
+        {"BDAT ", QUEUED},
+        {"QUIT", BYE},
+    };
+    /* The refused one is to[1], cc[0] or bcc[0]. */
+    static const char *const fields[3] = {"message.to[1].addr", "message.cc[0].addr",
+                                          "message.bcc[0].addr"};
+    static const char *const addrs[3] = {"desk@example.org", "risk@example.net",
+                                         "audit@example.com"};
+    fake f;
+    smtpmail_message m;
+    smtpmail_error err;
+    smtpmail_result r;
+    int k;
+    for (k = 0; k < 3; k++) {
+        m = base_msg();
+        if (k == 0) m.to_count = 2;
+        if (k == 1) m.cc = k_cc, m.cc_count = 1;
+        if (k == 2) m.bcc = k_bcc, m.bcc_count = 1;
+        fake_init(&f, strict, N(strict));
+        r = fake_send_msg(&f, &m, &err);
+        CHECK_RES(r, SMTPMAIL_ERR_PERMANENT, &err);
+        CHECK_INT(err.result, SMTPMAIL_ERR_PERMANENT);
+        CHECK_INT(err.stage, SMTPMAIL_STAGE_RCPT);
+        CHECK_INT(err.reply_code, 550);
+        CHECK_STR(err.enhanced, "5.1.1");
+        CHECK_STR(err.field, fields[k]);
+        CHECK(strstr(err.message, addrs[k]) != NULL);
+        CHECK(strstr(err.server_text, "User unknown") != NULL);
+        CHECK(!smtpmail_result_is_temporary(r));
+        CHECK(fake_done(&f));
+        CHECK(!sent_cmd(&f, "DATA") && !sent_cmd(&f, "BDAT"));
+        CHECK(find(f.sent.data, f.sent.len, "Subject:") < 0); /* no message byte went out */
+        CHECK(sent_cmd(&f, "RSET"));
+        CHECK_INT(f.n_msgs, 0);
+        fake_free(&f);
+    }
+
+    /* allow_partial_recipients: the batch carries the data, one wait. */
+    m = base_msg();
+    m.to_count = 2;
+    fake_init(&f, partial, N(partial));
+    f.cfg.allow_partial_recipients = 1;
+    r = fake_send_msg(&f, &m, &err);
+    CHECK_RES(r, SMTPMAIL_OK, &err);
+    CHECK(fake_done(&f));
+    CHECK_INT(f.n_msgs, 1);
+    CHECK_STR(f.rcpts.data, "trader@example.com 250 ok\ndesk@example.org 550 User unknown\n");
+    CHECK_INT(f.waits, 4); /* connect greeting EHLO batch */
+    fake_free(&f);
+}
+
+/* 5. One recipient, refused, in a CHUNKING batch: the data went along, the
+   server refused it (RFC 3030: no valid recipients), the result says RCPT. */
+static void test_all_recipients_refused_chunking(void)
+{
+    static const step script[] = {
+        {FAKE_CONNECT, GREET},
+        {"EHLO client.test", EHLO_ALL},
+        {"MAIL FROM:<bot@example.com> SIZE=", OK},
+        {"RCPT TO:<trader@example.com>", "550 5.1.1 User unknown\r\n"},
+        {"BDAT ", "554 5.5.1 Error: no valid recipients\r\n"},
+        {"QUIT", BYE},
+    };
+    fake f;
+    smtpmail_message m = base_msg();
+    smtpmail_error err;
+    smtpmail_result r;
+    fake_init(&f, script, N(script));
+    f.close_after = 5; /* the server hangs up after 221, as servers do */
+    r = fake_send_msg(&f, &m, &err);
+    CHECK_RES(r, SMTPMAIL_ERR_PERMANENT, &err);
+    CHECK_INT(err.stage, SMTPMAIL_STAGE_RCPT);
+    CHECK_INT(err.reply_code, 550);
+    CHECK_STR(err.enhanced, "5.1.1");
+    CHECK_STR(err.field, "message.to[0].addr");
+    CHECK_INT(f.n_msgs, 0);
+    CHECK(f.step == f.nsteps && f.unexpected == 0);
+    CHECK_STR(f.rcpts.data, "trader@example.com 550 User unknown\n");
+    fake_free(&f);
+}
+
+/* After QUIT the client says nothing more (RFC 5321 4.1.1.10: QUIT ends
+   the session). A failed pipelined one-shot batch already carries QUIT. */
+static void test_no_command_after_quit(void)
+{
+    static const step refused[] = {
+        {FAKE_CONNECT, GREET},
+        {"EHLO client.test", EHLO_ALL},
+        {"MAIL FROM:<bot@example.com> SIZE=", OK},
+        {"RCPT TO:<trader@example.com>", "550 5.1.1 User unknown\r\n"},
+        {"BDAT ", "554 5.5.1 Error: no valid recipients\r\n"},
+        {"QUIT", BYE},
+    };
+    static const step mail_4xx[] = {
+        {FAKE_CONNECT, GREET},
+        {"EHLO client.test", EHLO_ALL},
+        {"MAIL FROM:<bot@example.com> SIZE=", "451 4.3.0 try again later\r\n"},
+        {"RCPT TO:<trader@example.com>", "503 5.5.1 need MAIL first\r\n"},
+        {"BDAT ", "503 5.5.1 need RCPT first\r\n"},
+        {"QUIT", BYE},
+    };
+    fake f;
+    smtpmail_message m = base_msg();
+    smtpmail_error err;
+
+    fake_init(&f, refused, N(refused));
+    CHECK_RES(fake_send_msg(&f, &m, &err), SMTPMAIL_ERR_PERMANENT, &err);
+    CHECK_INT(f.after_quit, 0);
+    if (f.after_quit) note("commands", f.cmds.data);
+    CHECK(fake_done(&f));
+    fake_free(&f);
+
+    fake_init(&f, mail_4xx, N(mail_4xx));
+    CHECK_RES(fake_send_msg(&f, &m, &err), SMTPMAIL_ERR_TEMPORARY, &err);
+    CHECK_INT(err.stage, SMTPMAIL_STAGE_MAIL);
+    CHECK_INT(err.reply_code, 451);
+    CHECK_INT(f.after_quit, 0);
+    if (f.after_quit) note("commands", f.cmds.data);
+    CHECK(fake_done(&f));
+    fake_free(&f);
+}
+
+/* 6. 4xx is temporary, 5xx permanent, at every stage that can say so. */
+static void test_reply_classes(void)
+{
+    static const step mail_451[] = {
+        {FAKE_CONNECT, GREET},
+        {"EHLO client.test", EHLO_BARE},
+        {"MAIL FROM:<bot@example.com>", "451 4.7.1 greylisted, try again in 5 minutes\r\n"},
+        {"RSET", OK},
+        {"QUIT", BYE},
+    };
+    static const step greet_421[] = {{FAKE_CONNECT, "421 4.3.2 mx.test too busy\r\n"}};
+    static const step greet_554[] = {{FAKE_CONNECT, "554 5.7.1 no SMTP service here\r\n"}};
+    static const step data_554[] = {
+        {FAKE_CONNECT, GREET},
+        {"EHLO client.test", EHLO_BARE},
+        {"MAIL FROM:<bot@example.com>", OK},
+        {"RCPT TO:<trader@example.com>", OK},
+        {"DATA", GO},
+        {FAKE_BODY, "554 5.6.0 message content rejected\r\n"},
+        {"QUIT", BYE},
+    };
+    static const step data_452[] = {
+        {FAKE_CONNECT, GREET},
+        {"EHLO client.test", EHLO_BARE},
+        {"MAIL FROM:<bot@example.com>", OK},
+        {"RCPT TO:<trader@example.com>", OK},
+        {"DATA", GO},
+        {FAKE_BODY, "452 4.3.1 insufficient system storage\r\n"},
+        {"QUIT", BYE},
+    };
+    static const step bdat_552[] = {
+        {FAKE_CONNECT, GREET},
+        {"EHLO client.test", EHLO_ALL},
+        {"MAIL FROM:<bot@example.com>", OK},
+        {"RCPT TO:<trader@example.com>", OK},
+        {"BDAT ", "552 5.3.4 message too big\r\n"},
+        {"QUIT", BYE},
+    };
+    static const step data_refused[] = {
+        {FAKE_CONNECT, GREET},
+        {"EHLO client.test", EHLO_PIPE},
+        {"MAIL FROM:<bot@example.com>", OK},
+        {"RCPT TO:<trader@example.com>", OK},
+        {"DATA", "554 5.5.1 no valid recipients\r\n"},
+        {"RSET", OK},
+        {"QUIT", BYE},
+    };
+    fake f;
+    smtpmail_message m = base_msg();
+    smtpmail_error err;
+    smtpmail_result r;
+
+    fake_init(&f, mail_451, N(mail_451));
+    r = fake_send_msg(&f, &m, &err);
+    CHECK_RES(r, SMTPMAIL_ERR_TEMPORARY, &err);
+    CHECK(smtpmail_result_is_temporary(r));
+    CHECK_INT(err.stage, SMTPMAIL_STAGE_MAIL);
+    CHECK_INT(err.reply_code, 451);
+    CHECK_STR(err.enhanced, "4.7.1");
+    CHECK_STR(err.server_text, "greylisted, try again in 5 minutes");
+    CHECK(strstr(err.message, "451") != NULL);
+    CHECK(fake_done(&f));
+    CHECK(!sent_cmd(&f, "RCPT"));
+    fake_free(&f);
+
+    fake_init(&f, greet_421, N(greet_421));
+    r = fake_send_msg(&f, &m, &err);
+    CHECK_RES(r, SMTPMAIL_ERR_TEMPORARY, &err);
+    CHECK(smtpmail_result_is_temporary(r));
+    CHECK_INT(err.stage, SMTPMAIL_STAGE_GREETING);
+    CHECK_INT(err.reply_code, 421);
+    CHECK_STR(err.enhanced, "4.3.2");
+    CHECK(!sent_cmd(&f, "EHLO"));
+    CHECK_INT(f.closes, 1);
+    fake_free(&f);
+
+    fake_init(&f, greet_554, N(greet_554));
+    r = fake_send_msg(&f, &m, &err);
+    CHECK_RES(r, SMTPMAIL_ERR_PERMANENT, &err);
+    CHECK(!smtpmail_result_is_temporary(r));
+    CHECK_INT(err.stage, SMTPMAIL_STAGE_GREETING);
+    CHECK_INT(err.reply_code, 554);
+    CHECK(!sent_cmd(&f, "EHLO"));
+    fake_free(&f);
+
+    fake_init(&f, data_554, N(data_554));
+    r = fake_send_msg(&f, &m, &err);
+    CHECK_RES(r, SMTPMAIL_ERR_PERMANENT, &err);
+    CHECK_INT(err.stage, SMTPMAIL_STAGE_END_OF_DATA);
+    CHECK_INT(err.reply_code, 554);
+    CHECK_STR(err.enhanced, "5.6.0");
+    CHECK(fake_done(&f));
+    CHECK_INT(f.n_msgs, 0);
+    fake_free(&f);
+
+    fake_init(&f, data_452, N(data_452));
+    r = fake_send_msg(&f, &m, &err);
+    CHECK_RES(r, SMTPMAIL_ERR_TEMPORARY, &err);
+    CHECK(smtpmail_result_is_temporary(r));
+    CHECK_INT(err.stage, SMTPMAIL_STAGE_END_OF_DATA);
+    CHECK_INT(err.reply_code, 452);
+    CHECK_STR(err.enhanced, "4.3.1");
+    CHECK(fake_done(&f));
+    fake_free(&f);
+
+    fake_init(&f, bdat_552, N(bdat_552));
+    r = fake_send_msg(&f, &m, &err);
+    CHECK_RES(r, SMTPMAIL_ERR_PERMANENT, &err);
+    CHECK_INT(err.stage, SMTPMAIL_STAGE_END_OF_DATA);
+    CHECK_INT(err.reply_code, 552);
+    CHECK(fake_done(&f));
+    fake_free(&f);
+
+    fake_init(&f, data_refused, N(data_refused));
+    r = fake_send_msg(&f, &m, &err);
+    CHECK_RES(r, SMTPMAIL_ERR_PERMANENT, &err);
+    CHECK_INT(err.stage, SMTPMAIL_STAGE_DATA);
+    CHECK_INT(err.reply_code, 554);
+    CHECK(fake_done(&f));
+    CHECK(find(f.sent.data, f.sent.len, "Subject:") < 0);
+    fake_free(&f);
+}
+
+/* 7. After 250 to the end of the data, nothing at QUIT changes success. */
+static void test_success_survives_quit_trouble(void)
+{
+    static const step pipelined[] = {
+        {FAKE_CONNECT, GREET},
+        {"EHLO client.test", EHLO_ALL},
+        {"MAIL FROM:<bot@example.com>", OK},
+        {"RCPT TO:<trader@example.com>", OK},
+        {"BDAT ", QUEUED},
+        {"QUIT", BYE},
+    };
+    static const step separate[] = {
+        {FAKE_CONNECT, GREET},
+        {"EHLO client.test", EHLO_BARE},
+        {"MAIL FROM:<bot@example.com>", OK},
+        {"RCPT TO:<trader@example.com>", OK},
+        {"DATA", GO},
+        {FAKE_BODY, QUEUED},
+        {"QUIT", BYE},
+    };
+    static const step junk_p[] = {
+        {FAKE_CONNECT, GREET},
+        {"EHLO client.test", EHLO_ALL},
+        {"MAIL FROM:<bot@example.com>", OK},
+        {"RCPT TO:<trader@example.com>", OK},
+        {"BDAT ", QUEUED},
+        {"QUIT", "HTTP/1.1 400 Bad Request\r\n\r\n"},
+    };
+    static const step junk_s[] = {
+        {FAKE_CONNECT, GREET},
+        {"EHLO client.test", EHLO_BARE},
+        {"MAIL FROM:<bot@example.com>", OK},
+        {"RCPT TO:<trader@example.com>", OK},
+        {"DATA", GO},
+        {FAKE_BODY, QUEUED},
+        {"QUIT", "\x01\x02 garbage"},
+    };
+    fake f;
+    smtpmail_message m = base_msg();
+    smtpmail_error err;
+    int how, which;
+    for (which = 0; which < 2; which++) {
+        const step *s = which ? separate : pipelined;
+        size_t n = which ? N(separate) : N(pipelined);
+        int quit = (int)n - 1;
+        for (how = 0; how < 4; how++) {
+            if (how == 0) fake_init(&f, which ? junk_s : junk_p, n);
+            else fake_init(&f, s, n);
+            if (how == 1) f.close_at = quit;      /* closes without 221 */
+            if (how == 2) f.timeout_at = quit;    /* never answers */
+            if (how == 3) f.close_after = quit - 1; /* closes right after the 250 */
+            CHECK_RES(fake_send_msg(&f, &m, &err), SMTPMAIL_OK, &err);
+            CHECK_INT(f.n_msgs, 1);
+            CHECK_INT(f.closes, 1);
+            /* A QUIT waited for on its own is waited for at most a second. */
+            if (which) CHECK(f.last_recv_ms <= 1000);
+            if (g_failed) printf("    (QUIT case %d, %s)\n", how, which ? "separate" : "pipelined");
+            fake_free(&f);
+        }
+    }
+}
+
+/* 8. AUTH: refused credentials, LOGIN, XOAUTH2, nothing in common. */
+static void test_auth_refused_hides_password(void)
+{
+    static const step script[] = {
+        {FAKE_CONNECT, GREET},
+        {"EHLO client.test", EHLO_ALL},
+        {"AUTH PLAIN ", "535 5.7.8 Error: authentication failed: UGFzc3dvcmQ6\r\n"},
+    };
+    fake f;
+    smtpmail_message m = base_msg();
+    smtpmail_error err;
+    smtpmail_result r;
+    buf b64 = {0}, b64pw = {0};
+    const char *pw = "Tr0ub4dor&3";
+    fake_init(&f, script, N(script));
+    f.cfg.username = "bot@example.com";
+    f.cfg.password = pw;
+    r = fake_send_msg(&f, &m, &err);
+    CHECK_RES(r, SMTPMAIL_ERR_AUTH, &err);
+    CHECK(!smtpmail_result_is_temporary(r));
+    CHECK_INT(err.stage, SMTPMAIL_STAGE_AUTH);
+    CHECK_INT(err.reply_code, 535);
+    CHECK_STR(err.enhanced, "5.7.8");
+    CHECK(!sent_cmd(&f, "MAIL"));
+    CHECK(f.step == f.nsteps && f.unexpected == 0);
+    b64_encode("\0bot@example.com\0Tr0ub4dor&3", 28, &b64);
+    b64_encode(pw, strlen(pw), &b64pw);
+    CHECK(find(f.sent.data, f.sent.len, b64.data) > 0); /* it did go to the server */
+    CHECK(strstr(err.message, pw) == NULL && strstr(err.message, b64.data) == NULL &&
+          strstr(err.message, b64pw.data) == NULL);
+    CHECK(strstr(err.server_text, pw) == NULL);
+    CHECK(!contains(&f.log, pw) && !contains(&f.log, b64.data) && !contains(&f.log, b64pw.data));
+    CHECK(contains(&f.log, "C: AUTH PLAIN <redacted>\n"));
+    buf_free(&b64), buf_free(&b64pw);
+    fake_free(&f);
+}
+
+static void test_auth_login(void)
+{
+    static const step script[] = {
+        {FAKE_CONNECT, GREET},
+        {"EHLO client.test", "250-mx.test\r\n250-PIPELINING\r\n250 AUTH LOGIN\r\n"},
+        {"AUTH LOGIN", "334 VXNlcm5hbWU6\r\n"},
+        {"", "334 UGFzc3dvcmQ6\r\n"},
+        {"", AUTH_OK},
+        {"MAIL FROM:<bot@example.com>", OK},
+        {"RCPT TO:<trader@example.com>", OK},
+        {"DATA", GO},
+        {FAKE_BODY, QUEUED},
+        {"QUIT", BYE},
+    };
+    static const step refused[] = {
+        {FAKE_CONNECT, GREET},
+        {"EHLO client.test", "250-mx.test\r\n250 AUTH LOGIN\r\n"},
+        {"AUTH LOGIN", "334 VXNlcm5hbWU6\r\n"},
+        {"", "334 UGFzc3dvcmQ6\r\n"},
+        {"", "535 5.7.8 authentication failed\r\n"},
+    };
+    fake f;
+    smtpmail_message m = base_msg();
+    smtpmail_error err;
+    buf line = {0}, dec = {0};
+    fake_init(&f, script, N(script));
+    f.cfg.username = "user@example.com";
+    f.cfg.password = "s3cret:pw";
+    CHECK_RES(fake_send_msg(&f, &m, &err), SMTPMAIL_OK, &err);
+    CHECK(fake_done(&f));
+    CHECK(cmd_line(&f, 1, &line));
+    CHECK_STR(line.data, "AUTH LOGIN");
+    CHECK(cmd_line(&f, 2, &line) && b64_decode(line.data, &dec) == 0);
+    CHECK_STR(dec.data, "user@example.com");
+    CHECK(cmd_line(&f, 3, &line) && b64_decode(line.data, &dec) == 0);
+    CHECK_STR(dec.data, "s3cret:pw");
+    CHECK(!contains(&f.log, "s3cret") && !contains(&f.log, line.data));
+    CHECK_INT(f.n_msgs, 1);
+    fake_free(&f);
+
+    fake_init(&f, refused, N(refused));
+    f.cfg.username = "user@example.com";
+    f.cfg.password = "s3cret:pw";
+    CHECK_RES(fake_send_msg(&f, &m, &err), SMTPMAIL_ERR_AUTH, &err);
+    CHECK_INT(err.stage, SMTPMAIL_STAGE_AUTH);
+    CHECK_INT(err.reply_code, 535);
+    CHECK(f.step == f.nsteps && f.unexpected == 0);
+    CHECK(strstr(err.message, "s3cret") == NULL);
+    buf_free(&line), buf_free(&dec);
+    fake_free(&f);
+}
+
+static void test_auth_xoauth2(void)
+{
+    static const step script[] = {
+        {FAKE_CONNECT, GREET},
+        {"EHLO client.test", "250-smtp.gmail.test\r\n250-PIPELINING\r\n250-CHUNKING\r\n"
+                             "250 AUTH LOGIN PLAIN XOAUTH2 PLAIN-CLIENTTOKEN OAUTHBEARER\r\n"},
+        {"AUTH XOAUTH2 ", AUTH_OK},
+        {"MAIL FROM:<bot@example.com>", OK},
+        {"RCPT TO:<trader@example.com>", OK},
+        {"BDAT ", QUEUED},
+        {"QUIT", BYE},
+    };
+    /* Google's failure form: a 334 with a base64 JSON error, answered with an
+       empty line, then the final 535. */
+    static const step refused[] = {
+        {FAKE_CONNECT, GREET},
+        {"EHLO client.test", "250-smtp.gmail.test\r\n250 AUTH XOAUTH2\r\n"},
+        {"AUTH XOAUTH2 ", "334 eyJzdGF0dXMiOiI0MDAifQ==\r\n"},
+        {"", "535 5.7.8 Username and Password not accepted\r\n"},
+    };
+    static const char want[] = "user=bot@example.com\001auth=Bearer ya29.a0AfH6SM\001\001";
+    fake f;
+    smtpmail_message m = base_msg();
+    smtpmail_error err;
+    buf line = {0}, dec = {0};
+
+    fake_init(&f, script, N(script));
+    f.cfg.oauth2_token = "ya29.a0AfH6SM"; /* the user defaults to the sender */
+    CHECK_RES(fake_send_msg(&f, &m, &err), SMTPMAIL_OK, &err);
+    CHECK(fake_done(&f));
+    CHECK(cmd_line(&f, 1, &line));
+    CHECK(strncmp(line.data, "AUTH XOAUTH2 ", 13) == 0);
+    CHECK(b64_decode(line.data + 13, &dec) == 0);
+    CHECK_INT(dec.len, sizeof want - 1);
+    CHECK(dec.len == sizeof want - 1 && memcmp(dec.data, want, dec.len) == 0);
+    CHECK(!contains(&f.log, "ya29") && contains(&f.log, "C: AUTH XOAUTH2 <redacted>\n"));
+    CHECK_INT(f.waits, 5); /* connect greeting EHLO AUTH batch */
+    fake_free(&f);
+
+    fake_init(&f, refused, N(refused));
+    f.cfg.oauth2_token = "ya29.a0AfH6SM";
+    CHECK_RES(fake_send_msg(&f, &m, &err), SMTPMAIL_ERR_AUTH, &err);
+    CHECK_INT(err.stage, SMTPMAIL_STAGE_AUTH);
+    CHECK_INT(err.reply_code, 535);
+    CHECK(f.step == f.nsteps && f.unexpected == 0);
+    CHECK(cmd_line(&f, 2, &line));
+    CHECK_STR(line.data, ""); /* the empty answer to the 334 */
+    CHECK(strstr(err.message, "ya29") == NULL && !contains(&f.log, "ya29"));
+    buf_free(&line), buf_free(&dec);
+    fake_free(&f);
+}
+
+static void test_auth_unsupported(void)
+{
+    static const step no_auth[] = {
+        {FAKE_CONNECT, GREET},
+        {"EHLO client.test", "250-mx.test\r\n250-PIPELINING\r\n250 8BITMIME\r\n"},
+    };
+    static const step cram_only[] = {
+        {FAKE_CONNECT, GREET},
+        {"EHLO client.test", "250-mx.test\r\n250 AUTH CRAM-MD5 GSSAPI\r\n"},
+    };
+    fake f;
+    smtpmail_message m = base_msg();
+    smtpmail_error err;
+    fake_init(&f, no_auth, N(no_auth));
+    f.cfg.password = "pw-not-sent";
+    CHECK_RES(fake_send_msg(&f, &m, &err), SMTPMAIL_ERR_AUTH_UNSUPPORTED, &err);
+    CHECK_INT(err.stage, SMTPMAIL_STAGE_AUTH);
+    CHECK(!sent_cmd(&f, "AUTH") && !sent_cmd(&f, "MAIL"));
+    CHECK(find(f.sent.data, f.sent.len, "pw-not-sent") < 0);
+    CHECK(f.step == f.nsteps && f.unexpected == 0);
+    fake_free(&f);
+
+    fake_init(&f, cram_only, N(cram_only));
+    f.cfg.password = "pw-not-sent";
+    CHECK_RES(fake_send_msg(&f, &m, &err), SMTPMAIL_ERR_AUTH_UNSUPPORTED, &err);
+    CHECK_INT(err.stage, SMTPMAIL_STAGE_AUTH);
+    CHECK(!sent_cmd(&f, "AUTH") && !sent_cmd(&f, "MAIL"));
+    fake_free(&f);
+}
+
+/* 9. STARTTLS required: never a downgrade. */
+#define TEST_PIN "sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+
+static void test_starttls_required(void)
+{
+    static const step not_offered[] = {
+        {FAKE_CONNECT, GREET},
+        {"EHLO client.test", "250-mx.test\r\n250-PIPELINING\r\n250 AUTH PLAIN LOGIN\r\n"},
+    };
+    static const step refused[] = {
+        {FAKE_CONNECT, GREET},
+        {"EHLO client.test", "250-mx.test\r\n250-STARTTLS\r\n250 AUTH PLAIN LOGIN\r\n"},
+        {"STARTTLS", "454 4.7.0 TLS not available due to local problem\r\n"},
+    };
+    /* 220 plus an injected line in the same packet: dropped, and the next
+       bytes from the client are a TLS handshake record. */
+    static const step injected[] = {
+        {FAKE_CONNECT, GREET},
+        {"EHLO client.test", "250-mx.test\r\n250 STARTTLS\r\n"},
+        {"STARTTLS", "220 2.0.0 Ready to start TLS\r\n250-AUTH PLAIN\r\n"},
+    };
+    fake f;
+    smtpmail_message m = base_msg();
+    smtpmail_error err;
+    smtpmail_result r;
+    long at;
+
+    fake_init(&f, not_offered, N(not_offered));
+    f.cfg.tls = SMTPMAIL_TLS_STARTTLS;
+    f.cfg.port = 0;
+    f.cfg.pin_sha256 = TEST_PIN;
+    f.cfg.password = "pw";
+    r = fake_send_msg(&f, &m, &err);
+    CHECK_RES(r, SMTPMAIL_ERR_STARTTLS, &err);
+    CHECK_INT(err.stage, SMTPMAIL_STAGE_STARTTLS);
+    CHECK_INT(f.port, 587);
+    CHECK(!sent_cmd(&f, "AUTH") && !sent_cmd(&f, "MAIL") && !sent_cmd(&f, "STARTTLS"));
+    CHECK(find(f.sent.data, f.sent.len, "pw") < 0);
+    CHECK(f.step == f.nsteps && f.unexpected == 0);
+    CHECK_INT(f.closes, 1);
+    fake_free(&f);
+
+    fake_init(&f, refused, N(refused));
+    f.cfg.tls = SMTPMAIL_TLS_STARTTLS;
+    f.cfg.pin_sha256 = TEST_PIN;
+    f.cfg.password = "pw";
+    r = fake_send_msg(&f, &m, &err);
+    CHECK_RES(r, SMTPMAIL_ERR_STARTTLS, &err);
+    CHECK_INT(err.result, SMTPMAIL_ERR_STARTTLS);
+    CHECK_INT(err.stage, SMTPMAIL_STAGE_STARTTLS);
+    CHECK_INT(err.reply_code, 454);
+    CHECK(!sent_cmd(&f, "AUTH") && !sent_cmd(&f, "MAIL"));
+    CHECK(f.step == f.nsteps && f.unexpected == 0);
+    fake_free(&f);
+
+    fake_init(&f, injected, N(injected));
+    f.cfg.tls = SMTPMAIL_TLS_STARTTLS;
+    f.cfg.pin_sha256 = TEST_PIN;
+    r = fake_send_msg(&f, &m, &err);
+    /* The fake speaks no TLS: the handshake waits in vain. */
+    CHECK_RES(r, SMTPMAIL_ERR_TIMEOUT, &err);
+    CHECK_INT(err.stage, SMTPMAIL_STAGE_TLS);
+    CHECK(contains(&f.log, "discarding 16 bytes received before TLS"));
+    at = find(f.sent.data, f.sent.len, "STARTTLS\r\n");
+    CHECK(at > 0 && (size_t)at + 12 < f.sent.len);
+    if (at > 0 && (size_t)at + 12 < f.sent.len)
+        CHECK(f.sent.data[at + 10] == 0x16 && f.sent.data[at + 11] == 0x03); /* handshake record */
+    CHECK(!sent_cmd(&f, "AUTH") && !sent_cmd(&f, "MAIL"));
+    fake_free(&f);
+}
+
+/* 10. Reply parsing. */
+static void test_replies_in_one_byte_pieces(void)
+{
+    static const step script[] = {
+        {FAKE_CONNECT, "220-mx.test ESMTP\r\n220-second line\r\n220 ready\r\n"},
+        {"EHLO client.test", "250-mx.test greets client.test\r\n250-size 10240000\r\n"
+                             "250-pipelining\r\n250-8BITMIME\r\n250-auth=LOGIN\r\n"
+                             "250-AUTH LOGIN PLAIN\r\n250 chunking\r\n"},
+        {"AUTH PLAIN ", AUTH_OK},
+        {"MAIL FROM:<bot@example.com> SIZE=", "250-2.1.0 sender\r\n250 2.1.0 ok\r\n"},
+        {"RCPT TO:<trader@example.com>", "250 2.1.5 ok\r\n"},
+        {"BDAT ", "250 2.0.0 queued\r\n"},
+        {"QUIT", BYE},
+    };
+    fake f;
+    smtpmail_message m = base_msg();
+    smtpmail_error err;
+    buf want = {0};
+    size_t piece;
+    for (piece = 1; piece <= 3; piece += 2) {
+        fake_init(&f, script, N(script));
+        f.piece = piece;
+        f.send_max = piece == 1 ? 5 : 0; /* and sends that take 5 bytes at a time */
+        f.cfg.username = "u";
+        f.cfg.password = "p";
+        expected_message(&f, &m, &want);
+        CHECK_RES(fake_send_msg(&f, &m, &err), SMTPMAIL_OK, &err);
+        CHECK(fake_done(&f));
+        /* Lower-case keywords and multi-line EHLO: PIPELINING, CHUNKING and
+           SIZE were all understood, so one batch with BDAT. */
+        CHECK_INT(f.waits, 5);
+        CHECK_INT(f.n_msgs, 1);
+        CHECK_STR(f.msgs[0].data, want.data);
+        CHECK(f.recvs > 100);
+        fake_free(&f);
+    }
+    buf_free(&want);
+}
+
+static void test_garbage_and_oversized_replies(void)
+{
+    static const step http[] = {{FAKE_CONNECT, "HTTP/1.1 400 Bad Request\r\n\r\n"}};
+    static const step endless[] = {{FAKE_CONNECT, GREET}, {"EHLO client.test", FAKE_ENDLESS}};
+    static const step mixed[] = {{FAKE_CONNECT, GREET},
+                                 {"EHLO client.test", "250-mx.test\r\n251 PIPELINING\r\n"}};
+    static const step no_crlf[] = {{FAKE_CONNECT, "220 mx.test ESMTP"}};
+    static const step short_code[] = {{FAKE_CONNECT, "22 hi\r\n"}};
+    static const step no_space[] = {{FAKE_CONNECT, "220mx.test\r\n"}};
+    fake f;
+    smtpmail_message m = base_msg();
+    smtpmail_error err;
+    buf big = {0}, script_reply = {0};
+    step longline[2];
+    int i;
+
+    fake_init(&f, http, N(http));
+    CHECK_RES(fake_send_msg(&f, &m, &err), SMTPMAIL_ERR_PROTOCOL, &err);
+    CHECK_INT(err.stage, SMTPMAIL_STAGE_GREETING);
+    CHECK(strstr(err.message, "HTTP/1.1 400") != NULL);
+    CHECK(!sent_cmd(&f, "EHLO"));
+    CHECK_INT(f.closes, 1);
+    fake_free(&f);
+
+    fake_init(&f, short_code, N(short_code));
+    CHECK_RES(fake_send_msg(&f, &m, &err), SMTPMAIL_ERR_PROTOCOL, &err);
+    fake_free(&f);
+    fake_init(&f, no_space, N(no_space));
+    CHECK_RES(fake_send_msg(&f, &m, &err), SMTPMAIL_ERR_PROTOCOL, &err);
+    fake_free(&f);
+
+    /* A 5000-byte line: refused once the reply buffer is full. */
+    buf_str(&big, "220 ");
+    for (i = 0; i < 4996; i++) buf_put(&big, "x", 1);
+    buf_str(&big, "\r\n");
+    longline[0].expect = FAKE_CONNECT;
+    longline[0].reply = big.data;
+    fake_init(&f, longline, 1);
+    CHECK_RES(fake_send_msg(&f, &m, &err), SMTPMAIL_ERR_PROTOCOL, &err);
+    CHECK_INT(err.stage, SMTPMAIL_STAGE_GREETING);
+    CHECK(strlen(err.message) < sizeof err.message);
+    CHECK(!sent_cmd(&f, "EHLO"));
+    fake_free(&f);
+    /* The same at EHLO, arriving in small pieces. */
+    buf_str(&script_reply, "250-mx.test\r\n250-");
+    for (i = 0; i < 4990; i++) buf_put(&script_reply, "y", 1);
+    buf_str(&script_reply, "\r\n250 PIPELINING\r\n");
+    longline[0].reply = GREET;
+    longline[1].expect = "EHLO";
+    longline[1].reply = script_reply.data;
+    fake_init(&f, longline, 2);
+    f.piece = 100;
+    CHECK_RES(fake_send_msg(&f, &m, &err), SMTPMAIL_ERR_PROTOCOL, &err);
+    CHECK_INT(err.stage, SMTPMAIL_STAGE_EHLO);
+    fake_free(&f);
+    /* A long line that fits (1500 bytes), and a reply of many lines whose
+       total is larger than the buffer: both fine. */
+    buf_clear(&big);
+    buf_str(&big, "220 ");
+    for (i = 0; i < 1500; i++) buf_put(&big, "z", 1);
+    buf_str(&big, "\r\n");
+    buf_clear(&script_reply);
+    buf_str(&script_reply, "250-mx.test\r\n");
+    for (i = 0; i < 90; i++) buf_str(&script_reply, "250-X-SOMETHING-QUITE-LONG-KEYWORD-HERE\r\n");
+    buf_str(&script_reply, "250 PIPELINING\r\n");
+    {
+        step ok_script[6];
+        ok_script[0].expect = FAKE_CONNECT, ok_script[0].reply = big.data;
+        ok_script[1].expect = "EHLO client.test", ok_script[1].reply = script_reply.data;
+        ok_script[2].expect = "MAIL FROM:<bot@example.com>", ok_script[2].reply = OK;
+        ok_script[3].expect = "RCPT TO:<trader@example.com>", ok_script[3].reply = OK;
+        ok_script[4].expect = "DATA", ok_script[4].reply = GO;
+        ok_script[5].expect = FAKE_BODY, ok_script[5].reply = QUEUED;
+        fake_init(&f, ok_script, 6);
+        f.piece = 700;
+        CHECK_RES(fake_send_msg(&f, &m, &err), SMTPMAIL_OK, &err);
+        CHECK(f.step == f.nsteps && f.unexpected == 0);
+        CHECK_INT(f.waits, 5); /* PIPELINING, on the last of 92 lines, was seen */
+        fake_free(&f);
+    }
+
+    /* An endless "250-x" reply: refused after a bounded number of lines. */
+    fake_init(&f, endless, N(endless));
+    CHECK_RES(fake_send_msg(&f, &m, &err), SMTPMAIL_ERR_PROTOCOL, &err);
+    CHECK_INT(err.stage, SMTPMAIL_STAGE_EHLO);
+    CHECK(f.endless_lines > 90 && f.endless_lines <= 1000);
+    fake_free(&f);
+
+    /* Different codes in one reply. */
+    fake_init(&f, mixed, N(mixed));
+    CHECK_RES(fake_send_msg(&f, &m, &err), SMTPMAIL_ERR_PROTOCOL, &err);
+    CHECK_INT(err.stage, SMTPMAIL_STAGE_EHLO);
+    fake_free(&f);
+
+    /* A reply without CRLF, then the server hangs up. */
+    fake_init(&f, no_crlf, N(no_crlf));
+    f.close_after = 0;
+    CHECK_RES(fake_send_msg(&f, &m, &err), SMTPMAIL_ERR_NETWORK, &err);
+    CHECK_INT(err.stage, SMTPMAIL_STAGE_GREETING);
+    CHECK(smtpmail_result_is_temporary(SMTPMAIL_ERR_NETWORK));
+    CHECK_INT(f.closes, 1);
+    fake_free(&f);
+    buf_free(&big), buf_free(&script_reply);
+}
+
+/* An old server without EHLO: HELO, and on success err stays untouched. */
+static void test_helo_fallback(void)
+{
+    static const step script[] = {
+        {FAKE_CONNECT, GREET},
+        {"EHLO client.test", "502 5.5.2 command not recognized\r\n"},
+        {"HELO client.test", "250 mx.test\r\n"},
+        {"MAIL FROM:<bot@example.com>", OK},
+        {"RCPT TO:<trader@example.com>", OK},
+        {"DATA", GO},
+        {FAKE_BODY, QUEUED},
+        {"QUIT", BYE},
+    };
+    fake f;
+    smtpmail_message m = base_msg();
+    smtpmail_error err;
+    fake_init(&f, script, N(script));
+    CHECK_RES(fake_send_msg(&f, &m, &err), SMTPMAIL_OK, &err);
+    CHECK(fake_done(&f));
+    CHECK_INT(f.n_msgs, 1);
+    /* smtpmail_error: "untouched on success". */
+    CHECK((unsigned char)err.message[0] == 0x5A && err.reply_code == 0x5A5A5A5A);
+    if ((unsigned char)err.message[0] != 0x5A) note("err.message after success", err.message);
+    fake_free(&f);
+}
+
+/* The server's SIZE limit: refused before MAIL is sent. */
+static void test_size_limit(void)
+{
+    static const step script[] = {
+        {FAKE_CONNECT, GREET},
+        {"EHLO client.test", "250-mx.test\r\n250-PIPELINING\r\n250-CHUNKING\r\n250 SIZE 100\r\n"},
+        {"QUIT", BYE},
+    };
+    fake f;
+    smtpmail_message m = base_msg();
+    smtpmail_error err;
+    fake_init(&f, script, N(script));
+    CHECK_RES(fake_send_msg(&f, &m, &err), SMTPMAIL_ERR_PERMANENT, &err);
+    CHECK_INT(err.stage, SMTPMAIL_STAGE_MAIL);
+    CHECK(strstr(err.message, "100") != NULL);
+    CHECK(!sent_cmd(&f, "MAIL"));
+    CHECK(fake_done(&f));
+    fake_free(&f);
+}
+
+/* 11. The connection closes, or the server falls silent, at each stage. */
+static void test_close_and_timeout_at_each_stage(void)
+{
+    static const step script[] = {
+        {FAKE_CONNECT, GREET},
+        {"EHLO client.test", EHLO_BARE},
+        {"AUTH PLAIN ", AUTH_OK},
+        {"MAIL FROM:<bot@example.com>", OK},
+        {"RCPT TO:<trader@example.com>", OK},
+        {"DATA", GO},
+        {FAKE_BODY, QUEUED},
+        {"QUIT", BYE},
+    };
+    static const smtpmail_stage stages[7] = {
+        SMTPMAIL_STAGE_GREETING, SMTPMAIL_STAGE_EHLO, SMTPMAIL_STAGE_AUTH, SMTPMAIL_STAGE_MAIL,
+        SMTPMAIL_STAGE_RCPT, SMTPMAIL_STAGE_DATA, SMTPMAIL_STAGE_END_OF_DATA};
+    fake f;
+    smtpmail_message m = base_msg();
+    smtpmail_error err;
+    smtpmail_result r;
+    int at, how;
+    for (how = 0; how < 2; how++) {
+        for (at = 0; at < 7; at++) {
+            int before = g_failed;
+            fake_init(&f, script, N(script));
+            f.cfg.username = "user";
+            f.cfg.password = "pass";
+            if (how == 0) f.close_at = at;
+            else f.timeout_at = at;
+            r = fake_send_msg(&f, &m, &err);
+            CHECK_RES(r, how ? SMTPMAIL_ERR_TIMEOUT : SMTPMAIL_ERR_NETWORK, &err);
+            CHECK_INT(err.result, r);
+            CHECK_INT(err.stage, stages[at]);
+            CHECK(smtpmail_result_is_temporary(r));
+            CHECK(strncmp(err.message, smtpmail_stage_str(stages[at]), 3) == 0);
+            CHECK_INT(f.n_msgs, 0);
+            CHECK_INT(f.connects, 1);
+            CHECK_INT(f.closes, 1);
+            CHECK_INT(f.step, at + 1);
+            CHECK_INT(f.stalls, 0);
+            if (g_failed != before) printf("    (%s at step %d)\n", how ? "timeout" : "close", at);
+            fake_free(&f);
+        }
+    }
+}
+
+/* A failing send() at each stage: NETWORK (or TIMEOUT) with that stage. */
+static void test_send_failure_at_each_stage(void)
+{
+    static const step script[] = {
+        {FAKE_CONNECT, GREET},
+        {"EHLO client.test", EHLO_BARE},
+        {"AUTH PLAIN ", AUTH_OK},
+        {"MAIL FROM:<bot@example.com>", OK},
+        {"RCPT TO:<trader@example.com>", OK},
+        {"DATA", GO},
+        {FAKE_BODY, QUEUED},
+        {"QUIT", BYE},
+    };
+    /* send() calls: 1 EHLO, 2 AUTH, 3 MAIL, 4 RCPT, 5 DATA, 6 the message,
+       7 "." */
+    static const smtpmail_stage stages[7] = {
+        SMTPMAIL_STAGE_EHLO, SMTPMAIL_STAGE_AUTH, SMTPMAIL_STAGE_MAIL, SMTPMAIL_STAGE_RCPT,
+        SMTPMAIL_STAGE_DATA, SMTPMAIL_STAGE_END_OF_DATA, SMTPMAIL_STAGE_END_OF_DATA};
+    fake f;
+    smtpmail_message m = base_msg();
+    smtpmail_error err;
+    int at, how;
+    for (how = 0; how < 2; how++) {
+        for (at = 1; at <= 7; at++) {
+            int before = g_failed;
+            fake_init(&f, script, N(script));
+            f.cfg.username = "user";
+            f.cfg.password = "pass";
+            f.send_fail_at = at;
+            f.send_fail_with = how ? SMTPMAIL_ERR_TIMEOUT : SMTPMAIL_ERR_NETWORK;
+            CHECK_RES(fake_send_msg(&f, &m, &err), how ? SMTPMAIL_ERR_TIMEOUT : SMTPMAIL_ERR_NETWORK,
+                      &err);
+            CHECK_INT(err.stage, stages[at - 1]);
+            CHECK_INT(f.n_msgs, 0);
+            CHECK_INT(f.closes, 1);
+            if (g_failed != before) printf("    (send %d fails)\n", at);
+            fake_free(&f);
+        }
+    }
+}
+
+/* Many recipients: the command buffer fills and is written out in the
+   middle of the batch, which still costs one wait; and a send failure at
+   that moment is a network failure, not an internal one. */
+static void test_many_recipients(void)
+{
+    enum { NRCPT = 150 };
+    static char addrs[NRCPT][40];
+    static smtpmail_address to[NRCPT];
+    step script[NRCPT + 8];
+    fake f;
+    smtpmail_message m = base_msg();
+    smtpmail_error err;
+    size_t n = 0, i;
+    char want_line[80];
+    buf line = {0};
+
+    for (i = 0; i < NRCPT; i++) {
+        snprintf(addrs[i], sizeof addrs[i], "recipient%03lu@example.com", (unsigned long)i);
+        to[i].name = NULL;
+        to[i].addr = addrs[i];
+    }
+    m.to = to;
+    m.to_count = NRCPT;
+    script[n].expect = FAKE_CONNECT, script[n++].reply = GREET;
+    script[n].expect = "EHLO client.test", script[n++].reply = EHLO_ALL;
+    script[n].expect = "MAIL FROM:<bot@example.com> SIZE=", script[n++].reply = OK;
+    for (i = 0; i < NRCPT; i++) script[n].expect = "RCPT TO:<recipient", script[n++].reply = OK;
+    script[n].expect = "BDAT ", script[n++].reply = QUEUED;
+    script[n].expect = "QUIT", script[n++].reply = BYE;
+
+    fake_init(&f, script, n);
+    CHECK_RES(fake_send_msg(&f, &m, &err), SMTPMAIL_OK, &err);
+    CHECK(fake_done(&f));
+    CHECK_INT(f.n_msgs, 1);
+    for (i = 0; i < NRCPT; i++) {
+        snprintf(want_line, sizeof want_line, "RCPT TO:<%.39s>", addrs[i]);
+        CHECK(cmd_line(&f, (int)i + 2, &line));
+        if (!CHECK_STR(line.data, want_line)) break;
+    }
+    /* Over the command buffer, so written in pieces, yet one wait for
+       MAIL + every RCPT, then one for BDAT (+QUIT): strict mode. */
+    CHECK(f.sends >= 3);
+    CHECK_INT(f.waits, 5); /* connect greeting EHLO envelope BDAT */
+    fake_free(&f);
+
+    /* The second send() of the envelope (the first buffer full of RCPTs)
+       fails: the network failed, at RCPT. */
+    fake_init(&f, script, n);
+    f.send_fail_at = 3; /* 1 EHLO, 2 MAIL + RCPTs (buffer full), 3 the next full buffer */
+    CHECK_RES(fake_send_msg(&f, &m, &err), SMTPMAIL_ERR_NETWORK, &err);
+    CHECK_INT(err.stage, SMTPMAIL_STAGE_RCPT);
+    fake_free(&f);
+    fake_init(&f, script, n);
+    f.send_fail_at = 3;
+    f.send_fail_with = SMTPMAIL_ERR_TIMEOUT;
+    CHECK_RES(fake_send_msg(&f, &m, &err), SMTPMAIL_ERR_TIMEOUT, &err);
+    CHECK_INT(err.stage, SMTPMAIL_STAGE_RCPT);
+    fake_free(&f);
+    buf_free(&line);
+}
+
+/* 12. A session: three messages, a failed transaction, an idle drop. */
+static void test_session(void)
+{
+    static const step script[] = {
+        {FAKE_CONNECT, GREET},
+        {"EHLO client.test", EHLO_ALL},
+        {"AUTH PLAIN ", AUTH_OK},
+        /* 3 messages */
+        {"MAIL FROM:<bot@example.com>", OK}, {"RCPT TO:<trader@example.com>", OK}, {"BDAT ", QUEUED},
+        {"MAIL FROM:<bot@example.com>", OK}, {"RCPT TO:<trader@example.com>", OK}, {"BDAT ", QUEUED},
+        {"MAIL FROM:<bot@example.com>", OK}, {"RCPT TO:<trader@example.com>", OK}, {"BDAT ", QUEUED},
+        /* refused at MAIL; RCPT and BDAT refused in turn; then RSET */
+        {"MAIL FROM:<bot@example.com>", "550 5.7.1 sender not allowed\r\n"},
+        {"RCPT TO:<trader@example.com>", "503 5.5.1 need MAIL first\r\n"},
+        {"BDAT ", "503 5.5.1 need RCPT first\r\n"},
+        {"RSET", OK},
+        /* the next message */
+        {"MAIL FROM:<bot@example.com>", OK}, {"RCPT TO:<trader@example.com>", OK}, {"BDAT ", QUEUED},
+        /* the server dropped the idle connection: a new one */
+        {FAKE_CONNECT, GREET},
+        {"EHLO client.test", EHLO_ALL},
+        {"AUTH PLAIN ", AUTH_OK},
+        {"MAIL FROM:<bot@example.com>", OK}, {"RCPT TO:<trader@example.com>", OK}, {"BDAT ", QUEUED},
+        {"QUIT", BYE},
+    };
+    static const char *const subjects[6] = {"m1", "m2", "m3", "refused", "m5", "m6"};
+    fake f;
+    smtpmail_session *s = NULL;
+    smtpmail_message m = base_msg();
+    smtpmail_error err;
+    smtpmail_result r;
+    char want[40];
+    int i, waits;
+
+    fake_init(&f, script, N(script));
+    f.cfg.username = "user";
+    f.cfg.password = "pass";
+    memset(&err, 0, sizeof err);
+    r = smtpmail_session_open(&f.cfg, &s, &err);
+    CHECK_RES(r, SMTPMAIL_OK, &err);
+    CHECK(s != NULL);
+    if (!s) {
+        fake_free(&f);
+        return;
+    }
+    CHECK_INT(f.waits, 4); /* connect greeting EHLO AUTH */
+    for (i = 0; i < 3; i++) {
+        waits = f.waits;
+        m.subject = subjects[i];
+        CHECK_RES(smtpmail_session_send(s, &m, &err), SMTPMAIL_OK, &err);
+        CHECK_INT(f.waits - waits, 1);
+        CHECK(!sent_cmd(&f, "QUIT"));
+    }
+    waits = f.waits;
+    m.subject = subjects[3];
+    r = smtpmail_session_send(s, &m, &err);
+    CHECK_RES(r, SMTPMAIL_ERR_PERMANENT, &err);
+    CHECK_INT(err.stage, SMTPMAIL_STAGE_MAIL);
+    CHECK_INT(err.reply_code, 550);
+    CHECK_STR(err.enhanced, "5.7.1");
+    CHECK_INT(f.waits - waits, 2); /* the batch, RSET */
+    CHECK(sent_cmd(&f, "RSET"));
+
+    m.subject = subjects[4];
+    CHECK_RES(smtpmail_session_send(s, &m, &err), SMTPMAIL_OK, &err);
+    CHECK_INT(f.connects, 1);
+
+    /* Idle drop: the server has closed; recv gives 0 at the MAIL reply. */
+    fake_server_close(&f, NULL);
+    m.subject = subjects[5];
+    CHECK_RES(smtpmail_session_send(s, &m, &err), SMTPMAIL_OK, &err);
+    CHECK_INT(f.connects, 2);
+    CHECK_INT(f.closes, 1);
+    smtpmail_session_close(s);
+    CHECK_INT(f.closes, 2);
+    CHECK(fake_done(&f));
+
+    /* Delivered: m1 m2 m3 m5 m6, each exactly once. */
+    CHECK_INT(f.n_msgs, 5);
+    for (i = 0; i < f.n_msgs && i < 5; i++) {
+        snprintf(want, sizeof want, "\r\nSubject: %s\r\n", subjects[i < 3 ? i : i + 1]);
+        CHECK(contains(&f.msgs[i], want));
+    }
+    CHECK(contains(&f.log, "*: reconnecting"));
+    fake_free(&f);
+}
+
+/* The server says 421 and closes while the session is idle. */
+static void test_session_idle_421(void)
+{
+    static const step script[] = {
+        {FAKE_CONNECT, GREET},
+        {"EHLO client.test", EHLO_ALL},
+        {"MAIL FROM:<bot@example.com>", OK}, {"RCPT TO:<trader@example.com>", OK}, {"BDAT ", QUEUED},
+        {FAKE_CONNECT, GREET},
+        {"EHLO client.test", EHLO_ALL},
+        {"MAIL FROM:<bot@example.com>", OK}, {"RCPT TO:<trader@example.com>", OK}, {"BDAT ", QUEUED},
+        {"QUIT", BYE},
+    };
+    fake f;
+    smtpmail_session *s = NULL;
+    smtpmail_message m = base_msg();
+    smtpmail_error err;
+    fake_init(&f, script, N(script));
+    f.cfg.username = "user"; /* no password: no AUTH */
+    CHECK_RES(smtpmail_session_open(&f.cfg, &s, &err), SMTPMAIL_OK, &err);
+    if (!s) {
+        fake_free(&f);
+        return;
+    }
+    CHECK_RES(smtpmail_session_send(s, &m, &err), SMTPMAIL_OK, &err);
+    fake_server_close(&f, "421 4.4.2 mx.test idle timeout, closing\r\n");
+    CHECK_RES(smtpmail_session_send(s, &m, &err), SMTPMAIL_OK, &err);
+    CHECK_INT(f.connects, 2);
+    smtpmail_session_close(s);
+    CHECK(fake_done(&f));
+    CHECK_INT(f.n_msgs, 2);
+    fake_free(&f);
+}
+
+/* The dropped connection shows as a failing send, as TCP does once the
+   peer's RST is back: the first write after the close goes out, the next
+   one fails (EPIPE). Nothing was delivered, so the session reconnects. */
+static void test_session_idle_drop_failing_send(void)
+{
+    static const step script[] = {
+        {FAKE_CONNECT, GREET},
+        {"EHLO client.test", EHLO_ALL},
+        {"MAIL FROM:<bot@example.com>", OK}, {"RCPT TO:<trader@example.com>", OK}, {"BDAT ", QUEUED},
+        {FAKE_CONNECT, GREET},
+        {"EHLO client.test", EHLO_ALL},
+        {"MAIL FROM:<bot@example.com>", OK}, {"RCPT TO:<trader@example.com>", OK}, {"BDAT ", QUEUED},
+        {"QUIT", BYE},
+    };
+    fake f;
+    smtpmail_session *s = NULL;
+    smtpmail_message m = base_msg();
+    smtpmail_error err;
+    int reset_first;
+    for (reset_first = 0; reset_first < 2; reset_first++) {
+        fake_init(&f, script, N(script));
+        f.cfg.username = "user";
+        CHECK_RES(smtpmail_session_open(&f.cfg, &s, &err), SMTPMAIL_OK, &err);
+        if (!s) break;
+        CHECK_RES(smtpmail_session_send(s, &m, &err), SMTPMAIL_OK, &err);
+        fake_server_close(&f, NULL);
+        f.rst_after_close = 1;
+        if (reset_first) f.send_fail_at = f.sends + 1; /* even the first write fails */
+        CHECK_RES(smtpmail_session_send(s, &m, &err), SMTPMAIL_OK, &err);
+        CHECK_INT(f.connects, 2);
+        smtpmail_session_close(s);
+        CHECK_INT(f.n_msgs, 2);
+        if (g_failed) printf("    (%s)\n", reset_first ? "first write fails" : "second write fails");
+        fake_free(&f);
+    }
+}
+
+/* A session's message check comes before anything is sent; the session
+   stays usable. And session_open failures leave *out NULL. */
+static void test_session_errors(void)
+{
+    static const step script[] = {
+        {FAKE_CONNECT, GREET},
+        {"EHLO client.test", EHLO_ALL},
+        {"MAIL FROM:<bot@example.com>", OK}, {"RCPT TO:<trader@example.com>", OK}, {"BDAT ", QUEUED},
+        {"QUIT", BYE},
+    };
+    static const step refused[] = {{FAKE_CONNECT, "554 5.7.1 go away\r\n"}};
+    fake f;
+    smtpmail_session *s = (smtpmail_session *)&f;
+    smtpmail_message m = base_msg();
+    smtpmail_error err;
+    int sends;
+
+    fake_init(&f, refused, N(refused));
+    CHECK_RES(smtpmail_session_open(&f.cfg, &s, &err), SMTPMAIL_ERR_PERMANENT, &err);
+    CHECK(s == NULL);
+    CHECK_INT(f.closes, 1);
+    fake_free(&f);
+
+    fake_init(&f, script, N(script));
+    CHECK_RES(smtpmail_session_open(&f.cfg, &s, &err), SMTPMAIL_OK, &err);
+    if (!s) {
+        fake_free(&f);
+        return;
+    }
+    sends = f.sends;
+    m.subject = "bad\r\nBcc: victim@example.com";
+    CHECK_RES(smtpmail_session_send(s, &m, &err), SMTPMAIL_ERR_HEADER_INJECTION, &err);
+    CHECK_STR(err.field, "message.subject");
+    CHECK_INT(f.sends, sends);
+    m.subject = "good";
+    CHECK_RES(smtpmail_session_send(s, &m, &err), SMTPMAIL_OK, &err);
+    smtpmail_session_close(s);
+    CHECK(fake_done(&f));
+    CHECK_INT(f.n_msgs, 1);
+    smtpmail_session_close(NULL);
+    CHECK_RES(smtpmail_session_send(NULL, &m, &err), SMTPMAIL_ERR_INVALID_ARG, &err);
+    fake_free(&f);
+}
+
+/* The whole call is bounded by timeout_ms, whatever each wait allows. */
+static void test_call_deadline(void)
+{
+    static const step script[] = {
+        {FAKE_CONNECT, GREET},
+        {"EHLO client.test", EHLO_ALL},
+        {"MAIL FROM:<bot@example.com>", OK}, {"RCPT TO:<trader@example.com>", OK}, {"BDAT ", QUEUED},
+        {"QUIT", BYE},
+    };
+    fake f;
+    smtpmail_message m = base_msg();
+    smtpmail_error err;
+    uint64_t start;
+    fake_init(&f, script, N(script));
+    f.latency_ms = 10000; /* each round trip takes 10 s */
+    f.cfg.timeout_ms = 25000;
+    f.cfg.io_timeout_ms = 30000;
+    start = f.ticks;
+    CHECK_RES(fake_send_msg(&f, &m, &err), SMTPMAIL_ERR_TIMEOUT, &err);
+    CHECK_INT(err.stage, SMTPMAIL_STAGE_EHLO);
+    CHECK(f.ticks - start <= 25000);
+    CHECK_INT(f.connect_ms, 10000);
+    fake_free(&f);
+
+    /* With a generous limit the same server is fine. */
+    fake_init(&f, script, N(script));
+    f.latency_ms = 10000;
+    f.cfg.timeout_ms = 60000;
+    CHECK_RES(fake_send_msg(&f, &m, &err), SMTPMAIL_OK, &err);
+    CHECK_INT(f.n_msgs, 1);
+    fake_free(&f);
+}
+
+/* 13. Configuration: URLs, presets, refusals. */
+static void test_config_url_through_the_wire(void)
+{
+    static const step script[] = {
+        {FAKE_CONNECT, GREET},
+        {"EHLO client.test", EHLO_ALL},
+        {"AUTH PLAIN ", AUTH_OK},
+        {"MAIL FROM:<bot@example.com>", OK}, {"RCPT TO:<trader@example.com>", OK}, {"BDAT ", QUEUED},
+        {"QUIT", BYE},
+    };
+    fake f;
+    smtpmail_message m = base_msg();
+    smtpmail_error err;
+    buf line = {0}, dec = {0};
+    fake_init(&f, script, N(script));
+    f.cfg.host = NULL;
+    f.cfg.port = 0;
+    f.cfg.tls = SMTPMAIL_TLS_STARTTLS; /* the scheme says otherwise */
+    f.cfg.url = "smtp+plain://u%3Ax:p%40ss@h:2525";
+    CHECK_RES(fake_send_msg(&f, &m, &err), SMTPMAIL_OK, &err);
+    CHECK(fake_done(&f));
+    CHECK_STR(f.host, "h");
+    CHECK_INT(f.port, 2525);
+    CHECK(cmd_line(&f, 1, &line) && strncmp(line.data, "AUTH PLAIN ", 11) == 0);
+    CHECK(b64_decode(line.data + 11, &dec) == 0);
+    CHECK(dec.len == 9 && memcmp(dec.data, "\0u:x\0p@ss", 9) == 0);
+    fake_free(&f);
+
+    /* No user anywhere: smtpmail_send logs in as the sender. */
+    fake_init(&f, script, N(script));
+    f.cfg.url = "smtp+plain://mx.test";
+    f.cfg.host = NULL;
+    f.cfg.port = 0;
+    f.cfg.password = "pw";
+    CHECK_RES(fake_send_msg(&f, &m, &err), SMTPMAIL_OK, &err);
+    CHECK_INT(f.port, 25);
+    CHECK(cmd_line(&f, 1, &line) && b64_decode(line.data + 11, &dec) == 0);
+    CHECK(dec.len == 19 && memcmp(dec.data, "\0bot@example.com\0pw", 19) == 0);
+    fake_free(&f);
+
+    /* config.host and config.port override the URL's. */
+    fake_init(&f, script, N(script));
+    f.cfg.url = "smtp+plain://user:pw@h:2525";
+    f.cfg.host = "other.test";
+    f.cfg.port = 26;
+    CHECK_RES(fake_send_msg(&f, &m, &err), SMTPMAIL_OK, &err);
+    CHECK_STR(f.host, "other.test");
+    CHECK_INT(f.port, 26);
+    fake_free(&f);
+    buf_free(&line), buf_free(&dec);
+}
+
+/* A zeroed session for the private config functions. */
+static smtpmail_session *new_session(void)
+{
+    smtpmail_session *s = (smtpmail_session *)xmalloc(sizeof *s);
+    memset(s, 0, sizeof *s);
+    return s;
+}
+
+static void test_config_parse_url(void)
+{
+    smtpmail_session *s = new_session();
+    smtpmail_error err;
+
+    CHECK_RES(smtpmail__parse_url(s, "smtps://user:p%40ss@host:2465", &err), SMTPMAIL_OK, &err);
+    CHECK_STR(s->user, "user");
+    CHECK_STR(s->pass, "p@ss");
+    CHECK_STR(s->host, "host");
+    CHECK_INT(s->port, 2465);
+    CHECK_INT(s->mode, SMTPMAIL_TLS_IMPLICIT);
+
+    memset(s, 0, sizeof *s);
+    CHECK_RES(smtpmail__parse_url(s, "SMTP://bot%40qq.com@smtp.example.com", &err), SMTPMAIL_OK, &err);
+    CHECK_STR(s->user, "bot@qq.com");
+    CHECK_STR(s->pass, "");
+    CHECK_STR(s->host, "smtp.example.com");
+    CHECK_INT(s->port, 0);
+    CHECK_INT(s->mode, SMTPMAIL_TLS_STARTTLS);
+
+    memset(s, 0, sizeof *s);
+    /* The last '@' separates: a user name may be an address. */
+    CHECK_RES(smtpmail__parse_url(s, "smtp+plain://a@b.c:x@[::1]:25/", &err), SMTPMAIL_OK, &err);
+    CHECK_STR(s->user, "a@b.c");
+    CHECK_STR(s->pass, "x");
+    CHECK_STR(s->host, "::1");
+    CHECK_INT(s->port, 25);
+    CHECK_INT(s->mode, SMTPMAIL_TLS_INSECURE_NONE);
+
+    memset(s, 0, sizeof *s);
+    CHECK_RES(smtpmail__parse_url(s, "office365", &err), SMTPMAIL_OK, &err);
+    CHECK_STR(s->host, "smtp.office365.com");
+    CHECK_INT(s->port, 587);
+    CHECK_INT(s->mode, SMTPMAIL_TLS_STARTTLS);
+
+    memset(s, 0, sizeof *s);
+    CHECK_RES(smtpmail__parse_url(s, "QQ.com", &err), SMTPMAIL_OK, &err);
+    CHECK_STR(s->host, "smtp.qq.com");
+    CHECK_INT(s->port, 465);
+    CHECK_INT(s->mode, SMTPMAIL_TLS_IMPLICIT);
+    free(s);
+}
+
+/* smtpmail__configure with the sender's domain and no host: the preset. A
+   pin stands in for a CA bundle, so TLS setup needs no file. */
+static void check_preset(const char *sender, const char *url, const char *host, uint16_t port,
+                         smtpmail_tls_mode mode)
+{
+    fake f;
+    smtpmail_session *s = new_session();
+    smtpmail_error err;
+    smtpmail_result r;
+    fake_init(&f, NULL, 0);
+    f.cfg.host = NULL;
+    f.cfg.port = 0;
+    f.cfg.tls = SMTPMAIL_TLS_STARTTLS;
+    f.cfg.url = url;
+    f.cfg.pin_sha256 = TEST_PIN;
+    r = smtpmail__configure(s, &f.cfg, sender, &err);
+    CHECK_RES(r, SMTPMAIL_OK, &err);
+    if (!CHECK_STR(s->host, host)) note("sender", sender);
+    CHECK_INT(s->port, port);
+    CHECK_INT(s->mode, mode);
+    smtpmail__tls_free(&s->ch);
+    free(s);
+    fake_free(&f);
+}
+
+static void test_config_presets(void)
+{
+    check_preset("bot@qq.com", NULL, "smtp.qq.com", 465, SMTPMAIL_TLS_IMPLICIT);
+    check_preset("bot@foxmail.com", NULL, "smtp.qq.com", 465, SMTPMAIL_TLS_IMPLICIT);
+    check_preset("bot@163.com", NULL, "smtp.163.com", 465, SMTPMAIL_TLS_IMPLICIT);
+    check_preset("bot@gmail.com", NULL, "smtp.gmail.com", 465, SMTPMAIL_TLS_IMPLICIT);
+    check_preset("bot@outlook.com", NULL, "smtp-mail.outlook.com", 587, SMTPMAIL_TLS_STARTTLS);
+    check_preset("bot@hotmail.com", NULL, "smtp-mail.outlook.com", 587, SMTPMAIL_TLS_STARTTLS);
+    check_preset("bot@example.com", "office365", "smtp.office365.com", 587, SMTPMAIL_TLS_STARTTLS);
+    check_preset("bot@example.com", "qq.com", "smtp.qq.com", 465, SMTPMAIL_TLS_IMPLICIT);
+    /* RFC 8314: STARTTLS asked for on port 465 means implicit TLS. */
+    check_preset("bot@example.com", "smtp://mx.example.com:465", "mx.example.com", 465,
+                 SMTPMAIL_TLS_IMPLICIT);
+    check_preset("bot@example.com", "smtps://mx.example.com", "mx.example.com", 465,
+                 SMTPMAIL_TLS_IMPLICIT);
+    check_preset("bot@example.com", "smtp://mx.example.com", "mx.example.com", 587,
+                 SMTPMAIL_TLS_STARTTLS);
+}
+
+static void test_config_refusals(void)
+{
+    static const char *const bad_urls[] = {
+        "ftp://mx.example.com", "smtp://mx.example.com:99999", "smtp://mx.example.com:",
+        "smtp://mx.example.com:2x5", "smtp://mx.example.com:0", "no-such-preset",
+        "smtp://u%zz:p@mx.example.com", "smtp://[::1"};
+    fake f;
+    smtpmail_message m = base_msg();
+    smtpmail_error err;
+    size_t i;
+    for (i = 0; i < N(bad_urls); i++) {
+        int before = g_failed;
+        fake_init(&f, NULL, 0);
+        f.cfg.url = bad_urls[i];
+        f.cfg.host = NULL;
+        CHECK_RES(fake_send_msg(&f, &m, &err), SMTPMAIL_ERR_INVALID_ARG, &err);
+        CHECK_STR(err.field, "config.url");
+        CHECK_INT(err.stage, SMTPMAIL_STAGE_CONFIG);
+        CHECK_INT(f.connects, 0);
+        if (g_failed != before) note("url", bad_urls[i]);
+        fake_free(&f);
+    }
+
+    /* CR or LF in the password: refused, and the message does not show it. */
+    fake_init(&f, NULL, 0);
+    f.cfg.password = "hunter2\r\nRSET";
+    CHECK_RES(fake_send_msg(&f, &m, &err), SMTPMAIL_ERR_INVALID_ARG, &err);
+    CHECK_STR(err.field, "config.password");
+    CHECK_INT(err.stage, SMTPMAIL_STAGE_CONFIG);
+    CHECK(strstr(err.message, "hunter2") == NULL);
+    CHECK_INT(f.connects, 0);
+    fake_free(&f);
+
+    fake_init(&f, NULL, 0);
+    f.cfg.helo_name = "evil\r\nMAIL FROM:<x@y.z>";
+    CHECK_RES(fake_send_msg(&f, &m, &err), SMTPMAIL_ERR_INVALID_ARG, &err);
+    CHECK_STR(err.field, "config.helo_name");
+    CHECK_INT(f.connects, 0);
+    fake_free(&f);
+
+    /* Not a smtpmail_tls_mode. */
+    fake_init(&f, NULL, 0);
+    f.cfg.tls = (smtpmail_tls_mode)7;
+    CHECK_RES(fake_send_msg(&f, &m, &err), SMTPMAIL_ERR_INVALID_ARG, &err);
+    CHECK_STR(err.field, "config.tls");
+    fake_free(&f);
+
+    /* A transport without recv. */
+    fake_init(&f, NULL, 0);
+    f.tr.recv = NULL;
+    CHECK_RES(fake_send_msg(&f, &m, &err), SMTPMAIL_ERR_INVALID_ARG, &err);
+    CHECK_STR(err.field, "config.transport");
+    CHECK_INT(f.connects, 0);
+    fake_free(&f);
+
+    /* No host, no URL, a sender without a preset. */
+    fake_init(&f, NULL, 0);
+    f.cfg.host = NULL;
+    CHECK_RES(fake_send_msg(&f, &m, &err), SMTPMAIL_ERR_INVALID_ARG, &err);
+    CHECK_STR(err.field, "config.host");
+    fake_free(&f);
+
+    /* A session with a password but no user name anywhere. */
+    {
+        static const step script[] = {{FAKE_CONNECT, GREET}, {"EHLO client.test", EHLO_ALL}};
+        smtpmail_session *s = NULL;
+        fake_init(&f, script, N(script));
+        f.cfg.password = "pw";
+        CHECK_RES(smtpmail_session_open(&f.cfg, &s, &err), SMTPMAIL_ERR_INVALID_ARG, &err);
+        CHECK_STR(err.field, "config.username");
+        CHECK(s == NULL);
+        fake_free(&f);
+    }
+}
+
+/* A URL written without its scheme still holds a password: the error
+   about it must not repeat it ("a message that never holds a credential"). */
+static void test_config_url_error_hides_password(void)
+{
+    static const char *const urls[] = {"bot:hunter2@smtp.example.com:587",
+                                       "smtq://bot:hunter2@smtp.example.com",
+                                       "smtp://bot:hunter2@smtp.example.com:99999"};
+    fake f;
+    smtpmail_message m = base_msg();
+    smtpmail_error err;
+    size_t i;
+    for (i = 0; i < N(urls); i++) {
+        fake_init(&f, NULL, 0);
+        f.cfg.url = urls[i];
+        f.cfg.host = NULL;
+        CHECK_RES(fake_send_msg(&f, &m, &err), SMTPMAIL_ERR_INVALID_ARG, &err);
+        CHECK_STR(err.field, "config.url");
+        if (!CHECK(strstr(err.message, "hunter2") == NULL)) note("err.message", err.message);
+        fake_free(&f);
+    }
+}
+
+/* 14. A bad message costs no connection. */
+static void test_message_error_no_connect(void)
+{
+    fake f;
+    smtpmail_message m = base_msg();
+    smtpmail_error err;
+    fake_init(&f, NULL, 0);
+    m.subject = "BUY\rrb2405";
+    CHECK_RES(fake_send_msg(&f, &m, &err), SMTPMAIL_ERR_HEADER_INJECTION, &err);
+    CHECK_STR(err.field, "message.subject");
+    CHECK_INT(err.stage, SMTPMAIL_STAGE_MESSAGE);
+    CHECK_INT(f.connects, 0);
+    CHECK_INT(f.sends, 0);
+    fake_free(&f);
+
+    fake_init(&f, NULL, 0);
+    m = base_msg();
+    m.to_count = 0;
+    CHECK_RES(fake_send_msg(&f, &m, &err), SMTPMAIL_ERR_NO_RECIPIENT, &err);
+    CHECK_INT(f.connects, 0);
+    fake_free(&f);
+
+    fake_init(&f, NULL, 0);
+    m = base_msg();
+    m.from.addr = "not an address";
+    CHECK_RES(fake_send_msg(&f, &m, &err), SMTPMAIL_ERR_BAD_ADDRESS, &err);
+    CHECK_STR(err.field, "message.from.addr");
+    CHECK_INT(f.connects, 0);
+    fake_free(&f);
+
+    CHECK_RES(smtpmail_send(NULL, &m, &err), SMTPMAIL_ERR_INVALID_ARG, &err);
+}
+
+/* A refused connect, through the transport's own codes. */
+static void test_connect_failures(void)
+{
+    static const step none[] = {{"EHLO", OK}};
+    fake f;
+    smtpmail_message m = base_msg();
+    smtpmail_error err;
+    fake_init(&f, none, N(none)); /* the fake refuses: no connect step */
+    CHECK_RES(fake_send_msg(&f, &m, &err), SMTPMAIL_ERR_CONNECT, &err);
+    CHECK_INT(err.stage, SMTPMAIL_STAGE_CONNECT);
+    CHECK(strstr(err.message, "mx.test") != NULL);
+    CHECK_INT(f.closes, 0); /* close only after a successful connect */
+    CHECK(smtpmail_result_is_temporary(SMTPMAIL_ERR_CONNECT));
+    fake_free(&f);
+}
+
+#define T(name) {#name, test_##name}
+static const test_case k_tests[] = {
+    T(chunking_one_round_trip),
+    T(chunking_one_recipient_one_batch),
+    T(pipelining_data_dot_stuffing),
+    T(pipelining_data_two_recipients),
+    T(streamed_message_dot_stuffing),
+    T(no_pipelining_one_wait_per_command),
+    T(refused_recipient),
+    T(all_recipients_refused_chunking),
+    T(no_command_after_quit),
+    T(reply_classes),
+    T(success_survives_quit_trouble),
+    T(auth_refused_hides_password),
+    T(auth_login),
+    T(auth_xoauth2),
+    T(auth_unsupported),
+    T(starttls_required),
+    T(replies_in_one_byte_pieces),
+    T(garbage_and_oversized_replies),
+    T(helo_fallback),
+    T(size_limit),
+    T(close_and_timeout_at_each_stage),
+    T(send_failure_at_each_stage),
+    T(many_recipients),
+    T(session),
+    T(session_idle_421),
+    T(session_idle_drop_failing_send),
+    T(session_errors),
+    T(call_deadline),
+    T(config_url_through_the_wire),
+    T(config_parse_url),
+    T(config_presets),
+    T(config_refusals),
+    T(config_url_error_hides_password),
+    T(message_error_no_connect),
+    T(connect_failures),
+};
+
+int main(int argc, char **argv)
+{
+    const char *filter = argc > 1 ? argv[1] : NULL;
+    const char *failed[sizeof k_tests / sizeof k_tests[0]];
+    size_t i, passed = 0, nfailed = 0;
+    for (i = 0; i < sizeof k_tests / sizeof k_tests[0]; i++) {
+        if (filter && !strstr(k_tests[i].name, filter)) continue;
+        g_test = k_tests[i].name;
+        g_failed = g_printed = 0;
+        k_tests[i].fn();
+        if (g_printed > 30) printf("    (%d more failed checks not shown)\n", g_printed - 30);
+        if (g_failed) failed[nfailed++] = k_tests[i].name;
+        else passed++;
+    }
+    for (i = 0; i < nfailed; i++) printf("FAILED: %s\n", failed[i]);
+    printf("%lu passed, %lu failed\n", (unsigned long)passed, (unsigned long)nfailed);
+    return nfailed ? 1 : 0;
+}
