@@ -376,7 +376,7 @@ def c_api(env, fail, mode, server, scheme, count, mech, password=PASSWORD):
     for _, data, meta in got:
         if meta['auth_mechanism'] != mech:
             fail('AUTH mechanism %r, expected %r' % (meta['auth_mechanism'], mech))
-    if mode in ('one', 'login') and len(got) == 1:
+    if mode in ('one', 'login', 'capem', 'cadir') and len(got) == 1:
         check_message(fail, got[0][1], got[0][2], subject=C_SUBJECT, frm=C_FROM, to=C_TO,
                       cc=C_CC, bcc=C_BCC, text=C_TEXT, html=C_HTML,
                       attach=(C_CSV_NAME, 'text/csv', C_CSV), auth_user=USER,
@@ -666,7 +666,7 @@ def _(env, fail):
         if name == 'html_report':
             html = msg.get_body(('html',))
             related = [p for p in msg.walk() if p.get_content_type() == 'multipart/related']
-            atts = {p.get_filename(): p.get_content() for p in msg.iter_attachments()}
+            atts = {p.get_filename(): p.get_payload(decode=True) for p in msg.iter_attachments()}
             if html is None or 'cid:pnl' not in html.get_content() or not related:
                 fail('html_report: no HTML with cid:pnl inside multipart/related')
             if atts.get('成交明细.csv') != CSV:
@@ -676,6 +676,13 @@ def _(env, fail):
                               for g in got)
             if subjects != ['成交回报 %d/3: rb2405 买入 10 手' % i for i in (1, 2, 3)]:
                 fail('many_alerts subjects %r' % subjects)
+
+
+@case('30 C API trusts a CA given as PEM in memory (ca_pem) and as a directory (ca_dir)')
+def _(env, fail):
+    c_api(env, fail, 'capem', 'tls', 'smtps', 1, 'PLAIN')
+    env.mark()
+    c_api(env, fail, 'cadir', 'tls', 'smtps', 1, 'PLAIN')
 
 
 # ---- main -----------------------------------------------------------------
