@@ -1,86 +1,91 @@
 # smtpmail.h - build, test and demo.
-#   make demo    render a sample trading alert and show it as a mail client would
-#   make test    every check; the last line is "N passed, N failed"
-#   make         the command-line tool, build/smtpmail-send
+#   make demo      deliver a sample trading alert to a local TLS server, show it
+#   make test      every check; the last line is "N passed, N failed"
+#   make           the command-line tool, build/smtpmail-send
+#   make examples  the examples, into build/
+#   make sanitize  the whole suite built with AddressSanitizer + UBSan
+#   make clean
 
 CC      ?= cc
 CXX     ?= c++
+CLANG   ?= clang
 PYTHON  ?= /usr/bin/python3
-BUILD   := build
+BUILD   ?= build
 
 WARN    := -Wall -Wextra -Wpedantic -Werror -Wshadow -Wstrict-prototypes \
            -Wmissing-prototypes -Wcast-qual -Wformat=2 -Wundef -Wvla \
            -Wwrite-strings -Wconversion -Wsign-conversion
+CXXWARN := -Wall -Wextra -Wpedantic -Werror -Wshadow -Wcast-qual -Wconversion
 CFLAGS  ?= -O2 -g
+LDFLAGS ?=
 # -std=c99 hides POSIX: the socket code needs _POSIX_C_SOURCE (see the header).
 ALL_CFLAGS := -std=c99 -D_POSIX_C_SOURCE=200112L $(WARN) $(CFLAGS) -I.
 TLS_LIBS ?= -lmbedtls -lmbedx509 -lmbedcrypto
-CXXWARN := -Wall -Wextra -Wpedantic -Werror -Wshadow -Wcast-qual -Wconversion
 
-.PHONY: all examples test demo deps clean
+EXAMPLES := $(BUILD)/smtpmail-send $(BUILD)/send_alert $(BUILD)/html_report \
+            $(BUILD)/many_alerts
+TESTS    := $(BUILD)/test_main $(BUILD)/test_smtp $(BUILD)/real_send \
+            $(BUILD)/test_main_clang $(BUILD)/test_smtp_clang $(BUILD)/thread_test \
+            $(BUILD)/cpp_test $(BUILD)/link_test $(BUILD)/link_impl.o $(BUILD)/quick_start
+
+.PHONY: all examples tests test demo deps sanitize clean
 all: $(BUILD)/smtpmail-send
-
-EXAMPLES := $(BUILD)/smtpmail-send $(BUILD)/send_alert $(BUILD)/html_report $(BUILD)/many_alerts
 examples: $(EXAMPLES)
-
-$(BUILD)/send_alert $(BUILD)/html_report $(BUILD)/many_alerts: $(BUILD)/%: examples/%.c smtpmail.h | $(BUILD)
-	$(CC) $(ALL_CFLAGS) $< -o $@ $(TLS_LIBS)
+tests: $(TESTS)
 
 $(BUILD):
 	@mkdir -p $(BUILD)
 
-$(BUILD)/smtpmail-send: examples/smtpmail-send.c smtpmail.h | $(BUILD)
-	$(CC) $(ALL_CFLAGS) $< -o $@ $(TLS_LIBS)
+# Every example and test program is one C file that includes the header.
+$(BUILD)/%: examples/%.c smtpmail.h | $(BUILD)
+	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDFLAGS) $(TLS_LIBS)
 
-$(BUILD)/test_main: tests/test_main.c smtpmail.h | $(BUILD)
-	$(CC) $(ALL_CFLAGS) $< -o $@ $(TLS_LIBS)
-
-# The SMTP engine against a scripted server (tests/test_smtp.c), both compilers.
-$(BUILD)/test_smtp: tests/test_smtp.c smtpmail.h | $(BUILD)
-	$(CC) $(ALL_CFLAGS) $< -o $@ $(TLS_LIBS)
-
-$(BUILD)/test_smtp_clang: tests/test_smtp.c smtpmail.h | $(BUILD)
-	clang $(ALL_CFLAGS) $< -o $@ $(TLS_LIBS)
-
-# The C API against the real servers of tests/real_smtp.py.
-$(BUILD)/real_send: tests/real_send.c smtpmail.h | $(BUILD)
-	$(CC) $(ALL_CFLAGS) $< -o $@ $(TLS_LIBS)
+$(BUILD)/%: tests/%.c smtpmail.h | $(BUILD)
+	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDFLAGS) $(TLS_LIBS)
 
 # The same tests built by the other compiler, so both see -Werror.
-$(BUILD)/test_main_clang: tests/test_main.c smtpmail.h | $(BUILD)
-	clang $(ALL_CFLAGS) $< -o $@ $(TLS_LIBS)
+$(BUILD)/%_clang: tests/%.c smtpmail.h | $(BUILD)
+	$(CLANG) $(ALL_CFLAGS) $< -o $@ $(LDFLAGS) $(TLS_LIBS)
 
-# The QUICK START block of the header, compiled and run as it stands.
+# Two threads rendering at once (POSIX threads).
+$(BUILD)/thread_test: tests/thread_test.c smtpmail.h | $(BUILD)
+	$(CC) $(ALL_CFLAGS) -pthread $< -o $@ $(LDFLAGS) $(TLS_LIBS)
+
+# The QUICK START block of the header, compiled as it stands (and run by
+# tests/real_smtp.py against a local server).
 $(BUILD)/quick_start.c: smtpmail.h | $(BUILD)
 	sed -n '/^<quick-start>$$/,/^<\/quick-start>$$/p' smtpmail.h | sed '1d;$$d' > $@
 
 $(BUILD)/quick_start: $(BUILD)/quick_start.c
-	$(CC) $(ALL_CFLAGS) $< -o $@ $(TLS_LIBS)
+	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDFLAGS) $(TLS_LIBS)
 
 # The header as C++: API-only and with the implementation.
 $(BUILD)/cpp_test: tests/cpp_test.cpp smtpmail.h | $(BUILD)
-	$(CXX) -std=c++11 $(CXXWARN) -I. $< -o $@ $(TLS_LIBS)
+	$(CXX) -std=c++11 $(CXXWARN) $(CFLAGS) -I. $< -o $@ $(LDFLAGS) $(TLS_LIBS)
 
 # Two translation units: the implementation in one, the API in the other.
 $(BUILD)/link_test: tests/link_impl.c tests/link_main.c smtpmail.h | $(BUILD)
-	$(CC) $(ALL_CFLAGS) tests/link_impl.c tests/link_main.c -o $@ $(TLS_LIBS)
+	$(CC) $(ALL_CFLAGS) tests/link_impl.c tests/link_main.c -o $@ $(LDFLAGS) $(TLS_LIBS)
+
+# The implementation's object: it must define nothing but smtpmail_ names.
+$(BUILD)/link_impl.o: tests/link_impl.c smtpmail.h | $(BUILD)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 deps:
 	@sh tests/deps.sh
 
 test: deps
-	@sh tests/run.sh "$(MAKE)" "$(PYTHON)"
+	@BUILD="$(BUILD)" sh tests/run.sh "$(MAKE)" "$(PYTHON)"
 
 demo: deps $(BUILD)/smtpmail-send
 	@sh examples/demo.sh $(BUILD)/smtpmail-send "$(PYTHON)"
 
+# The whole suite again, every C program built with ASan + UBSan (leaks
+# included): any report fails its test.
+SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+sanitize: deps
+	@$(MAKE) --no-print-directory BUILD=$(BUILD)/sanitize CFLAGS="-O1 -g $(SAN)" \
+	    LDFLAGS="$(SAN)" test
+
 clean:
 	rm -rf $(BUILD)
-
-# Two threads rendering at once (POSIX threads).
-$(BUILD)/thread_test: tests/thread_test.c smtpmail.h | $(BUILD)
-	$(CC) $(ALL_CFLAGS) -pthread $< -o $@ $(TLS_LIBS)
-
-# The implementation's object must define nothing but smtpmail_ names.
-$(BUILD)/link_impl.o: tests/link_impl.c smtpmail.h | $(BUILD)
-	$(CC) $(ALL_CFLAGS) -c $< -o $@

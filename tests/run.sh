@@ -1,9 +1,10 @@
 #!/bin/sh
 # Runs every check of `make test` and ends with the line "N passed, N failed".
-# Usage: tests/run.sh MAKE PYTHON
+# Usage: [BUILD=dir] tests/run.sh MAKE PYTHON   (BUILD: where programs go, default build)
 set -u
 MAKE=${1:-make}
 PYTHON=${2:-/usr/bin/python3}
+B=${BUILD:-build}
 passed=0
 failed=0
 failures=""
@@ -14,7 +15,7 @@ bad()  { failed=$((failed + 1)); failures="$failures
 
 # A build step counts as one check.
 build() { # build NAME TARGET
-    if $MAKE --no-print-directory -s "$2"; then ok "build: $1"; else bad "build: $1"; fi
+    if $MAKE --no-print-directory -s BUILD="$B" "$2"; then ok "build: $1"; else bad "build: $1"; fi
 }
 
 # A suite prints "N passed, M failed" last; its counts are added to ours.
@@ -48,49 +49,49 @@ run() { # run NAME COMMAND...
 }
 
 echo "== build (gcc and clang, -std=c99 -Werror; C++; two translation units)"
-build "smtpmail-send (gcc)" build/smtpmail-send
+build "smtpmail-send (gcc)" $B/smtpmail-send
 build "examples" examples
-build "unit tests (gcc)" build/test_main
-build "unit tests (clang)" build/test_main_clang
-build "SMTP engine tests (gcc)" build/test_smtp
-build "SMTP engine tests (clang)" build/test_smtp_clang
-build "header as C++" build/cpp_test
-build "two-TU link" build/link_test
-build "quick start from the header" build/quick_start
-build "thread test (pthreads)" build/thread_test
-build "implementation object" build/link_impl.o
-build "real-server client (C API)" build/real_send
+build "unit tests (gcc)" $B/test_main
+build "unit tests (clang)" $B/test_main_clang
+build "SMTP engine tests (gcc)" $B/test_smtp
+build "SMTP engine tests (clang)" $B/test_smtp_clang
+build "header as C++" $B/cpp_test
+build "two-TU link" $B/link_test
+build "quick start from the header" $B/quick_start
+build "thread test (pthreads)" $B/thread_test
+build "implementation object" $B/link_impl.o
+build "real-server client (C API)" $B/real_send
 
 echo "== unit tests (gcc build)"
-if [ -x build/test_main ]; then suite "unit tests" ./build/test_main; fi
+if [ -x $B/test_main ]; then suite "unit tests" $B/test_main; fi
 echo "== unit tests (clang build)"
-if [ -x build/test_main_clang ]; then run "unit tests, clang build" ./build/test_main_clang; fi
+if [ -x $B/test_main_clang ]; then run "unit tests, clang build" $B/test_main_clang; fi
 echo "== SMTP engine (scripted server)"
-if [ -x build/test_smtp ]; then suite "SMTP engine (scripted server)" ./build/test_smtp; fi
-if [ -x build/test_smtp_clang ]; then run "SMTP engine, clang build" ./build/test_smtp_clang; fi
+if [ -x $B/test_smtp ]; then suite "SMTP engine (scripted server)" $B/test_smtp; fi
+if [ -x $B/test_smtp_clang ]; then run "SMTP engine, clang build" $B/test_smtp_clang; fi
 echo "== header as C++, two-TU link"
-[ -x build/cpp_test ] && run "C++ render" ./build/cpp_test
-[ -x build/link_test ] && run "two-TU program" ./build/link_test
+[ -x $B/cpp_test ] && run "C++ render" $B/cpp_test
+[ -x $B/link_test ] && run "two-TU program" $B/link_test
 # The quick start itself sends: tests/real_smtp.py runs it against a local server.
 
 echo "== threads, exported symbols"
-[ -x build/thread_test ] && run "two threads render independently" ./build/thread_test
-[ -f build/link_impl.o ] && run "only smtpmail_ symbols exported" sh -c \
-    'syms=$(nm -g --defined-only build/link_impl.o | awk "{print \$3}");
-     [ -n "$syms" ] && ! printf "%s\n" "$syms" | grep -v "^smtpmail_"'
+[ -x $B/thread_test ] && run "two threads render independently" $B/thread_test
+[ -f $B/link_impl.o ] && run "only smtpmail_ symbols exported" sh -c \
+    'syms=$(nm -g --defined-only "$1" | awk "{print \$3}");
+     [ -n "$syms" ] && ! printf "%s\n" "$syms" | grep -v "^smtpmail_"' sh "$B/link_impl.o"
 
 echo "== oracle: Python's email package reads what the builder wrote"
-if [ -x build/smtpmail-send ]; then
-    suite "oracle" "$PYTHON" tests/oracle.py build/smtpmail-send
+if [ -x $B/smtpmail-send ]; then
+    suite "oracle" "$PYTHON" tests/oracle.py $B/smtpmail-send
 else
-    bad "oracle: build/smtpmail-send missing"
+    bad "oracle: $B/smtpmail-send missing"
 fi
 
 echo "== real SMTP servers: aiosmtpd over implicit TLS, STARTTLS and plaintext"
-if [ -x build/smtpmail-send ]; then
-    suite "real SMTP servers" "$PYTHON" tests/real_smtp.py build
+if [ -x $B/smtpmail-send ]; then
+    suite "real SMTP servers" "$PYTHON" tests/real_smtp.py "$B"
 else
-    bad "real SMTP servers: build/smtpmail-send missing"
+    bad "real SMTP servers: $B/smtpmail-send missing"
 fi
 
 [ -n "$failures" ] && printf 'failed:%s\n' "$failures"
