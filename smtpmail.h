@@ -444,8 +444,10 @@ SMTPMAIL_API smtpmail_result smtpmail_message_save(const smtpmail_message *msg,
    its connection in *conn and returns 0; send returns the bytes taken (at
    least 1); recv the bytes read (0: the peer closed); all return a negative
    smtpmail_result on failure (SMTPMAIL_ERR_TIMEOUT, SMTPMAIL_ERR_NETWORK,
-   SMTPMAIL_ERR_RESOLVE, SMTPMAIL_ERR_CONNECT). close is always called once
-   after a successful connect. TLS runs on top of whatever this carries. */
+   SMTPMAIL_ERR_RESOLVE, SMTPMAIL_ERR_CONNECT). recv with timeout_ms 0 is a
+   poll: it must not wait (nothing there yet: SMTPMAIL_ERR_TIMEOUT). close is
+   always called once after a successful connect. TLS runs on top of
+   whatever this carries. */
 typedef struct smtpmail_transport {
     int (*connect)(void **conn, const char *host, uint16_t port, uint32_t timeout_ms,
                    void *user_data);
@@ -481,7 +483,8 @@ typedef struct smtpmail_config {
                                    or a preset: "qq.com", "gmail.com", "office365"...
                                    User and password are percent-decoded.
                                    NULL: host below, else the preset of the sender's
-                                   domain. (The library never reads the environment.) */
+                                   domain. (No URL, user or password is ever read
+                                   from the environment: only SSL_CERT_FILE/DIR.) */
     const char *host;           /* overrides the URL's host */
     uint16_t port;              /* 0: the URL's, else 465 / 587 / 25 by mode */
     smtpmail_tls_mode tls;      /* used when there is no URL scheme to say */
@@ -2252,7 +2255,7 @@ static int smtpmail__sock_wait(smtpmail__sock s, int want_write, uint32_t timeou
     uint64_t end = smtpmail__ticks(NULL) + timeout_ms;
     for (;;) {
         uint64_t now = smtpmail__ticks(NULL);
-        int left = now >= end ? 0 : (int)(end - now), r;
+        int left = now >= end ? 0 : end - now > 0x7FFFFFFF ? 0x7FFFFFFF : (int)(end - now), r;
 #if defined(_WIN32)
         /* select, not WSAPoll: WSAPoll missed failed connects before
            Windows 10 2004. FD_SETSIZE does not limit socket values here. */
@@ -2265,7 +2268,8 @@ static int smtpmail__sock_wait(smtpmail__sock s, int want_write, uint32_t timeou
         tv.tv_sec = left / 1000;
         tv.tv_usec = (left % 1000) * 1000;
         r = select(0, want_write ? NULL : &set, want_write ? &set : NULL, &errs, &tv);
-        if (r > 0 && FD_ISSET(s, &errs) && !FD_ISSET(s, &set)) return -1;
+        /* A failed connect shows in the exception set: "ready", and the
+           caller's SO_ERROR says why. */
 #else
         /* poll, not select: no FD_SETSIZE limit on descriptor numbers. */
         struct pollfd p;
@@ -2284,7 +2288,7 @@ static int smtpmail__sock_nonblocking(smtpmail__sock s)
 {
 #if defined(_WIN32)
     u_long on = 1;
-    return ioctlsocket(s, FIONBIO, &on) == 0 ? 0 : -1;
+    return ioctlsocket(s, (long)FIONBIO, &on) == 0 ? 0 : -1;
 #else
     int fl = fcntl(s, F_GETFL, 0);
     if (fl < 0 || fcntl(s, F_SETFL, fl | O_NONBLOCK) < 0) return -1;
@@ -2302,6 +2306,7 @@ static int smtpmail__tcp_open(void **conn, const char *host, uint16_t port, uint
     char service[8];
     uint64_t end = smtpmail__ticks(NULL) + timeout_ms;
     int gai, result = SMTPMAIL_ERR_CONNECT;
+    uint64_t n_addr = 0;
     *sys_error = 0;
 #if defined(_WIN32)
     {
@@ -2324,11 +2329,14 @@ static int smtpmail__tcp_open(void **conn, const char *host, uint16_t port, uint
         *sys_error = gai;
         return SMTPMAIL_ERR_RESOLVE;
     }
-    /* Every address in turn (IPv6 and IPv4, in the resolver's order), each
-       with what is left of the connect timeout. */
-    for (ai = list; ai; ai = ai->ai_next) {
+    /* Every address in turn (IPv6 and IPv4, in the resolver's order). Each
+       gets an equal share of what is left, but at least 2 s: one address
+       whose packets vanish (a broken IPv6 route) must not use up the time
+       of the others. */
+    for (ai = list; ai; ai = ai->ai_next) n_addr++;
+    for (ai = list; ai; ai = ai->ai_next, n_addr--) {
         smtpmail__sock s = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
-        uint64_t now = smtpmail__ticks(NULL);
+        uint64_t now = smtpmail__ticks(NULL), budget;
         int one = 1, r;
         if (s == SMTPMAIL__BAD_SOCK) continue;
         if (now >= end) {
@@ -2336,6 +2344,8 @@ static int smtpmail__tcp_open(void **conn, const char *host, uint16_t port, uint
             result = SMTPMAIL_ERR_TIMEOUT;
             break;
         }
+        budget = (end - now) / n_addr;
+        if (budget < 2000) budget = end - now < 2000 ? end - now : 2000;
         /* TCP_NODELAY: each command is one segment now, not after the
            peer's delayed ACK (Nagle costs whole round trips otherwise). */
         (void)setsockopt(s, IPPROTO_TCP, TCP_NODELAY, (const char *)&one, sizeof one);
@@ -2351,8 +2361,11 @@ static int smtpmail__tcp_open(void **conn, const char *host, uint16_t port, uint
 #else
         r = connect(s, ai->ai_addr, ai->ai_addrlen);
 #endif
-        if (r != 0 && SMTPMAIL__WOULDBLOCK(smtpmail__sock_errno())) {
-            int w = smtpmail__sock_wait(s, 1, (uint32_t)(end - now)), soerr = 0;
+        /* In progress (or interrupted, which POSIX lets finish the same
+           way): wait until writable, then ask how it ended. */
+        if (r != 0 && (SMTPMAIL__WOULDBLOCK(smtpmail__sock_errno()) ||
+                       smtpmail__sock_errno() == SMTPMAIL__EINTR)) {
+            int w = smtpmail__sock_wait(s, 1, (uint32_t)budget), soerr = 0;
 #if defined(_WIN32)
             int len = (int)sizeof soerr;
 #else
@@ -2455,8 +2468,17 @@ static void smtpmail__local_name(char *out, size_t cap)
 {
     char name[256];
     size_t i;
+    int got;
+#if defined(_WIN32)
+    WSADATA wsa;
+    int started = WSAStartup(MAKEWORD(2, 2), &wsa) == 0;
+#endif
     memset(name, 0, sizeof name);
-    if (gethostname(name, sizeof name - 1) == 0 && name[0]) {
+    got = gethostname(name, sizeof name - 1) == 0 && name[0];
+#if defined(_WIN32)
+    if (started) WSACleanup();
+#endif
+    if (got) {
         for (i = 0; name[i]; i++) {
             char c = name[i];
             if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
@@ -2485,10 +2507,12 @@ typedef struct smtpmail__chan {
     uint64_t deadline;          /* absolute ticks: the end of the current call */
     uint32_t io_ms;             /* longest single wait */
     int io_result;              /* what the transport said, under TLS */
+    int poll_only;              /* the next recv must not wait */
 #ifndef SMTPMAIL_NO_TLS
     int tls_ready, tls_on, ssl_inited;
     int verify;                 /* 0 none (INSECURE), 1 CA chain, 2 pin only */
     const char *pins;
+    int pin_state;              /* 1 the peer's key matched a pin, -1 it did not */
     mbedtls_ssl_context ssl;
     mbedtls_ssl_config conf;
     mbedtls_x509_crt ca;
@@ -2538,13 +2562,16 @@ static int smtpmail__raw_read(smtpmail__chan *ch, unsigned char *buf, size_t cap
    >>tls rather than after it, as STYLE.md lists them: the definitions come
    before their use.) */
 
-#if MBEDTLS_VERSION_NUMBER >= 0x03000000
+#if MBEDTLS_VERSION_NUMBER >= 0x03020000 /* 3.2 brought the version enum */
 #  define smtpmail__tls_min_12(conf) mbedtls_ssl_conf_min_tls_version((conf), MBEDTLS_SSL_VERSION_TLS1_2)
-#  define smtpmail__sha256(in, n, out) mbedtls_sha256((in), (n), (out), 0)
-#  define SMTPMAIL__PK_CONST const
 #else
 #  define smtpmail__tls_min_12(conf) \
        mbedtls_ssl_conf_min_version((conf), MBEDTLS_SSL_MAJOR_VERSION_3, MBEDTLS_SSL_MINOR_VERSION_3)
+#endif
+#if MBEDTLS_VERSION_NUMBER >= 0x03000000
+#  define smtpmail__sha256(in, n, out) mbedtls_sha256((in), (n), (out), 0)
+#  define SMTPMAIL__PK_CONST const
+#else
 #  define smtpmail__sha256(in, n, out) mbedtls_sha256_ret((in), (n), (out), 0)
 #  define SMTPMAIL__PK_CONST
 #endif
@@ -2579,7 +2606,16 @@ static int smtpmail__bio_send(void *ctx, const unsigned char *buf, size_t len)
 static int smtpmail__bio_recv(void *ctx, unsigned char *buf, size_t len)
 {
     smtpmail__chan *ch = (smtpmail__chan *)ctx;
-    int n = smtpmail__raw_read(ch, buf, len);
+    int n;
+    if (ch->poll_only) {
+        n = ch->tr.recv(ch->conn, buf, len, 0, ch->tr.user_data);
+        if (n == SMTPMAIL_ERR_TIMEOUT) return MBEDTLS_ERR_SSL_WANT_READ; /* nothing yet */
+        if (n == 0) n = SMTPMAIL_ERR_NETWORK;
+        if (n > 0) return n;
+        ch->io_result = n;
+        return MBEDTLS_ERR_NET_RECV_FAILED;
+    }
+    n = smtpmail__raw_read(ch, buf, len);
     if (n > 0) return n;
     ch->io_result = n;
     return n == SMTPMAIL_ERR_TIMEOUT ? MBEDTLS_ERR_SSL_TIMEOUT : MBEDTLS_ERR_NET_RECV_FAILED;
@@ -2673,6 +2709,43 @@ static const char *smtpmail__load_system_roots(mbedtls_x509_crt *ca)
     return NULL;
 }
 
+/* Does this certificate's public key (SHA-256 of its DER
+   SubjectPublicKeyInfo, as curl's --pinnedpubkey) match one of
+   "sha256//B64;sha256//B64"? */
+static int smtpmail__pin_match(const char *pins, mbedtls_x509_crt *crt)
+{
+    unsigned char der[2600], hash[32];
+    char b64[48];
+    const char *p = pins;
+    int n = mbedtls_pk_write_pubkey_der(&crt->pk, der, sizeof der); /* at the end of der */
+    if (n <= 0 || smtpmail__sha256(der + sizeof der - (size_t)n, (size_t)n, hash) != 0) return 0;
+    smtpmail__b64_block(hash, sizeof hash, b64);
+    b64[44] = '\0';
+    while (*p) {
+        const char *end = strchr(p, ';');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        while (len > 0 && *p == ' ') p++, len--;
+        if (len == 8 + 44 && memcmp(p, "sha256//", 8) == 0 && memcmp(p + 8, b64, 44) == 0) return 1;
+        p += len;
+        if (*p == ';') p++;
+    }
+    return 0;
+}
+
+/* mbedTLS calls this for each certificate of the chain. The pin is judged
+   on the server's own certificate (depth 0), during the handshake, so no
+   copy of the peer certificate needs to be kept after it
+   (MBEDTLS_SSL_KEEP_PEER_CERTIFICATE may be off). In pin-only mode a match
+   is the trust; otherwise a mismatch fails the chain. */
+static int smtpmail__verify_cb(void *ctx, mbedtls_x509_crt *crt, int depth, uint32_t *flags)
+{
+    smtpmail__chan *ch = (smtpmail__chan *)ctx;
+    if (depth != 0 || !ch->pins) return 0;
+    ch->pin_state = smtpmail__pin_match(ch->pins, crt) ? 1 : -1;
+    if (ch->pin_state < 0) *flags |= MBEDTLS_X509_BADCERT_OTHER;
+    return 0;
+}
+
 /* Loads the RNG and the trust anchors once per session; every connection
    of the session shares them. */
 static smtpmail_result smtpmail__tls_setup(smtpmail__chan *ch, const smtpmail_config *cfg,
@@ -2756,37 +2829,12 @@ static smtpmail_result smtpmail__tls_setup(smtpmail__chan *ch, const smtpmail_co
         mbedtls_ssl_conf_ca_chain(&ch->conf, &ch->ca, NULL);
         mbedtls_ssl_conf_authmode(&ch->conf, MBEDTLS_SSL_VERIFY_REQUIRED);
     } else {
-        /* Pin only, or INSECURE: the handshake does not judge the chain. */
-        mbedtls_ssl_conf_authmode(&ch->conf, MBEDTLS_SSL_VERIFY_NONE);
+        /* Pin only (checked after the handshake), or INSECURE: the
+           handshake does not fail on the chain. */
+        mbedtls_ssl_conf_authmode(&ch->conf, ch->pins ? MBEDTLS_SSL_VERIFY_OPTIONAL : MBEDTLS_SSL_VERIFY_NONE);
     }
+    if (ch->pins) mbedtls_ssl_conf_verify(&ch->conf, smtpmail__verify_cb, ch);
     return SMTPMAIL_OK;
-}
-
-/* Does the peer's public key (SHA-256 of its DER SubjectPublicKeyInfo, as
-   curl's --pinnedpubkey) match one of "sha256//B64;sha256//B64"? */
-static int smtpmail__pin_ok(smtpmail__chan *ch)
-{
-    const mbedtls_x509_crt *peer = mbedtls_ssl_get_peer_cert(&ch->ssl);
-    unsigned char der[2600], hash[32];
-    char b64[48];
-    const char *p = ch->pins;
-    int n;
-    if (!peer) return 0;
-    /* Writes at the end of der. 2.28 takes a non-const context. */
-    n = mbedtls_pk_write_pubkey_der((SMTPMAIL__PK_CONST mbedtls_pk_context *)(uintptr_t)&peer->pk,
-                                    der, sizeof der);
-    if (n <= 0 || smtpmail__sha256(der + sizeof der - (size_t)n, (size_t)n, hash) != 0) return 0;
-    smtpmail__b64_block(hash, sizeof hash, b64);
-    b64[44] = '\0';
-    while (*p) {
-        const char *end = strchr(p, ';');
-        size_t len = end ? (size_t)(end - p) : strlen(p);
-        while (len > 0 && *p == ' ') p++, len--;
-        if (len == 8 + 44 && memcmp(p, "sha256//", 8) == 0 && memcmp(p + 8, b64, 44) == 0) return 1;
-        p += len;
-        if (*p == ';') p++;
-    }
-    return 0;
 }
 
 /* The TLS handshake on the open transport: SNI and the host name check
@@ -2808,6 +2856,7 @@ static smtpmail_result smtpmail__tls_start(smtpmail__chan *ch, const char *host,
     }
     mbedtls_ssl_set_bio(&ch->ssl, ch, smtpmail__bio_send, smtpmail__bio_recv, NULL);
     ch->io_result = 0;
+    ch->pin_state = 0;
     ch->io_ms = limit_ms < saved ? limit_ms : saved;
     do r = mbedtls_ssl_handshake(&ch->ssl);
     while (SMTPMAIL__TLS_RETRY(r));
@@ -2819,7 +2868,13 @@ static smtpmail_result smtpmail__tls_start(smtpmail__chan *ch, const char *host,
                             ch->io_result == SMTPMAIL_ERR_TIMEOUT ? "timed out" : "connection lost");
             return (smtpmail_result)ch->io_result;
         }
-        if (r == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED && flags != 0 && flags != (uint32_t)-1) {
+        if (ch->pin_state < 0) {
+            smtpmail__sfail(err, SMTPMAIL_ERR_CERTIFICATE, SMTPMAIL_STAGE_TLS,
+                            "the server's public key does not match config.pin_sha256 (server %s)", host);
+            if (err) err->verify_flags = flags, err->tls_error = r;
+            return SMTPMAIL_ERR_CERTIFICATE;
+        }
+        if (ch->verify == 1 && flags != 0 && flags != (uint32_t)-1) {
             smtpmail__verify_reason(flags, text, sizeof text);
             smtpmail__sfail(err, SMTPMAIL_ERR_CERTIFICATE, SMTPMAIL_STAGE_TLS, "%s (server %s)", text, host);
             if (err) err->verify_flags = flags, err->tls_error = r;
@@ -2830,7 +2885,7 @@ static smtpmail_result smtpmail__tls_start(smtpmail__chan *ch, const char *host,
         if (err) err->tls_error = r;
         return SMTPMAIL_ERR_TLS;
     }
-    if (ch->pins && !smtpmail__pin_ok(ch)) {
+    if (ch->pins && ch->pin_state != 1) {
         smtpmail__sfail(err, SMTPMAIL_ERR_CERTIFICATE, SMTPMAIL_STAGE_TLS,
                         "the server's public key does not match config.pin_sha256 (server %s)", host);
         return SMTPMAIL_ERR_CERTIFICATE;
@@ -2901,6 +2956,25 @@ static int smtpmail__chan_write(smtpmail__chan *ch, const void *data, size_t len
     return smtpmail__raw_write(ch, p, len);
 }
 
+/* Before a connection is reused: has the server closed it, or spoken
+   (a 421 before hanging up) while we were idle? A poll that never waits:
+   1 when the link is not fit for a new transaction. */
+static int smtpmail__chan_dead(smtpmail__chan *ch, unsigned char *buf, size_t cap)
+{
+    int n;
+#ifndef SMTPMAIL_NO_TLS
+    if (ch->tls_on) {
+        ch->poll_only = 1;
+        do n = mbedtls_ssl_read(&ch->ssl, buf, cap);
+        while (n != MBEDTLS_ERR_SSL_WANT_READ && n != MBEDTLS_ERR_SSL_WANT_WRITE && SMTPMAIL__TLS_RETRY(n));
+        ch->poll_only = 0;
+        return n != MBEDTLS_ERR_SSL_WANT_READ;
+    }
+#endif
+    n = ch->tr.recv(ch->conn, buf, cap, 0, ch->tr.user_data);
+    return n != SMTPMAIL_ERR_TIMEOUT;
+}
+
 /* Closes TLS and the transport. */
 static void smtpmail__chan_close(smtpmail__chan *ch)
 {
@@ -2947,6 +3021,7 @@ struct smtpmail_session {
     int broken;                 /* no usable connection: reconnect before use */
     int lost;                   /* ... because it failed or spoke garbage */
     unsigned long replies;      /* complete replies read on this connection */
+    int data_sent;              /* this transaction's message went out whole */
     int fresh;                  /* connected during the current call */
     int quit_sent;
     size_t in_pos, in_len;
@@ -3317,7 +3392,9 @@ static smtpmail_result smtpmail__connect_steps(smtpmail_session *s, smtpmail_err
 {
     smtpmail__reply rep;
     smtpmail_result r;
-    uint32_t left = smtpmail__chan_wait_ms(&s->ch), limit;
+    uint64_t now = smtpmail__ticks(s->cfg.hooks);
+    uint64_t left = s->ch.deadline > now ? s->ch.deadline - now : 0;
+    uint32_t limit;
     int c, sys = 0;
     smtpmail__chan_close(&s->ch);
     s->broken = 1;
@@ -3327,7 +3404,7 @@ static smtpmail_result smtpmail__connect_steps(smtpmail_session *s, smtpmail_err
     s->in_pos = s->in_len = s->cmd_len = 0;
     s->replies = 0;
     limit = s->cfg.connect_timeout_ms ? s->cfg.connect_timeout_ms : 10000;
-    if (left < limit) limit = left;
+    if (left < limit) limit = (uint32_t)left;
     if (limit == 0) return smtpmail__sfail(err, SMTPMAIL_ERR_TIMEOUT, SMTPMAIL_STAGE_CONNECT, "no time left");
     smtpmail__log(s, "*: connecting to %s port %u", s->host, (unsigned)s->port);
 #ifndef SMTPMAIL_NO_SOCKETS
@@ -3349,9 +3426,15 @@ static smtpmail_result smtpmail__connect_steps(smtpmail_session *s, smtpmail_err
                                 "no answer from %.100s port %u within %lu ms", s->host, (unsigned)s->port,
                                 (unsigned long)limit);
         } else {
+#if defined(_WIN32)
+            char why[32];
+            snprintf(why, sizeof why, "Winsock error %d", sys);
+#else
+            const char *why = sys ? strerror(sys) : "";
+#endif
             r = smtpmail__sfail(err, c < 0 ? (smtpmail_result)c : SMTPMAIL_ERR_CONNECT, SMTPMAIL_STAGE_CONNECT,
                                 "cannot connect to %.100s port %u%s%s", s->host, (unsigned)s->port,
-                                sys ? ": " : "", sys ? strerror(sys) : "");
+                                sys ? ": " : "", sys ? why : "");
         }
         if (err) err->sys_error = sys;
         return r;
@@ -3396,6 +3479,26 @@ static smtpmail_result smtpmail__connect_steps(smtpmail_session *s, smtpmail_err
     return smtpmail__auth(s, err);
 }
 
+/* Ends the connection: with `polite`, QUIT first (once) and at most a
+   second for the 221, whose content changes nothing. */
+static void smtpmail__hang_up(smtpmail_session *s, int polite)
+{
+    if (polite && s->ch.open) {
+        smtpmail__reply rep;
+        smtpmail_error ignored;
+        uint64_t saved = s->ch.deadline, bound = smtpmail__ticks(s->cfg.hooks) + 1000u;
+        if (bound < s->ch.deadline) s->ch.deadline = bound;
+        if (!s->quit_sent) {
+            smtpmail__cmd(s, "QUIT");
+            s->quit_sent = smtpmail__cmd_flush(s) == 0;
+        }
+        if (s->quit_sent) (void)smtpmail__read_reply(s, &ignored, SMTPMAIL_STAGE_QUIT, &rep, 0);
+        s->ch.deadline = saved;
+    }
+    smtpmail__chan_close(&s->ch);
+    s->broken = 1;
+}
+
 static smtpmail_result smtpmail__connect(smtpmail_session *s, smtpmail_error *err)
 {
     smtpmail_result r = smtpmail__connect_steps(s, err);
@@ -3403,12 +3506,14 @@ static smtpmail_result smtpmail__connect(smtpmail_session *s, smtpmail_error *er
         s->broken = 0;
         return SMTPMAIL_OK;
     }
-    /* The server said no (a reply, not a lost or garbled link, not a failed
-       handshake): the link still works and gets its QUIT (RFC 5321 4.1.1.10). */
-    if (s->ch.open && !s->lost &&
-        (r == SMTPMAIL_ERR_TEMPORARY || r == SMTPMAIL_ERR_PERMANENT || r == SMTPMAIL_ERR_AUTH ||
-         r == SMTPMAIL_ERR_AUTH_UNSUPPORTED || r == SMTPMAIL_ERR_STARTTLS || r == SMTPMAIL_ERR_INVALID_ARG))
-        s->broken = 0;
+    /* Never left half-open: a link that is not secured or not logged in
+       must not carry mail. When the server said no (a reply, not a lost or
+       garbled link, not a failed handshake), it gets its QUIT first
+       (RFC 5321 4.1.1.10). */
+    smtpmail__hang_up(s, s->ch.open && !s->lost &&
+                             (r == SMTPMAIL_ERR_TEMPORARY || r == SMTPMAIL_ERR_PERMANENT ||
+                              r == SMTPMAIL_ERR_AUTH || r == SMTPMAIL_ERR_AUTH_UNSUPPORTED ||
+                              r == SMTPMAIL_ERR_STARTTLS || r == SMTPMAIL_ERR_INVALID_ARG));
     return r;
 }
 
@@ -3498,6 +3603,7 @@ static smtpmail_result smtpmail__transaction(smtpmail_session *s, const smtpmail
     smtpmail_result r;
 
     *idle_drop = 0;
+    s->data_sent = 0;
     memset(&mail, 0, sizeof mail);
     memset(&data, 0, sizeof data);
     memset(&t, 0, sizeof t);
@@ -3531,7 +3637,7 @@ static smtpmail_result smtpmail__transaction(smtpmail_session *s, const smtpmail
     if (!pipe) {
         r = smtpmail__exchange(s, err, SMTPMAIL_STAGE_MAIL, &mail, 200, 299);
         if (r != 0) {
-            *idle_drop = s->broken || mail.code == 421;
+            *idle_drop = mail.code == 421;
             goto fail;
         }
     }
@@ -3554,17 +3660,15 @@ static smtpmail_result smtpmail__transaction(smtpmail_session *s, const smtpmail
         if (in_batch && bdat) {
             if ((w = smtpmail__chan_write(&s->ch, s->msg, msg_len)) < 0)
                 return smtpmail__io_fail(s, err, SMTPMAIL_STAGE_END_OF_DATA, w);
+            s->data_sent = 1;
             if (one_shot) {
-                /* QUIT may end a pipelined batch: its 221 costs no wait. */
+                /* QUIT may end a pipelined batch: its 221 costs no wait. A
+                   failure to write it is no reason not to read the replies. */
                 smtpmail__cmd(s, "QUIT");
-                if ((w = smtpmail__cmd_flush(s)) < 0) return smtpmail__io_fail(s, err, SMTPMAIL_STAGE_QUIT, w);
-                s->quit_sent = 1;
+                if (smtpmail__cmd_flush(s) == 0) s->quit_sent = 1;
             }
         }
-        if ((r = smtpmail__read_reply(s, err, SMTPMAIL_STAGE_MAIL, &mail, 0)) != 0) {
-            *idle_drop = s->broken;
-            return r;
-        }
+        if ((r = smtpmail__read_reply(s, err, SMTPMAIL_STAGE_MAIL, &mail, 0)) != 0) return r;
         *idle_drop = mail.code == 421;
         for (i = 0; i < n_rcpt; i++) {
             a = smtpmail__rcpt(m, i, field, sizeof field);
@@ -3597,6 +3701,7 @@ static smtpmail_result smtpmail__transaction(smtpmail_session *s, const smtpmail
         smtpmail__cmd(s, "BDAT %lu LAST", (unsigned long)msg_len);
         if ((w = smtpmail__cmd_flush(s)) < 0 || (w = smtpmail__chan_write(&s->ch, s->msg, msg_len)) < 0)
             return smtpmail__io_fail(s, err, SMTPMAIL_STAGE_END_OF_DATA, w);
+        s->data_sent = 1;
         if (one_shot && pipe) {
             smtpmail__cmd(s, "QUIT");
             if (smtpmail__cmd_flush(s) == 0) s->quit_sent = 1;
@@ -3635,6 +3740,7 @@ static smtpmail_result smtpmail__transaction(smtpmail_session *s, const smtpmail
         w = dot.result;
     }
     if (w < 0) return smtpmail__io_fail(s, err, SMTPMAIL_STAGE_END_OF_DATA, dot.result ? dot.result : w);
+    s->data_sent = 1;
     smtpmail__cmd(s, ".");
     if (one_shot && pipe) {
         smtpmail__cmd(s, "QUIT");
@@ -3885,24 +3991,13 @@ static void smtpmail__deadline(smtpmail_session *s)
     s->ch.deadline = smtpmail__ticks(s->cfg.hooks) + (s->cfg.timeout_ms ? s->cfg.timeout_ms : 120000u);
 }
 
-/* Closes everything and frees; with `quit`, says QUIT first (once) and
-   waits at most a second for the 221, whose content changes nothing. */
+/* Closes everything and frees; with `quit`, says QUIT first if the link
+   is in a state to carry it. */
 static void smtpmail__session_free(smtpmail_session *s, int quit)
 {
     const smtpmail_hooks *hooks;
     if (!s) return;
-    if (quit && s->ch.open && !s->broken) {
-        smtpmail__reply rep;
-        smtpmail_error ignored;
-        uint64_t bound = smtpmail__ticks(s->cfg.hooks) + 1000u;
-        if (bound < s->ch.deadline || s->ch.deadline == 0) s->ch.deadline = bound;
-        if (!s->quit_sent) {
-            smtpmail__cmd(s, "QUIT");
-            (void)smtpmail__cmd_flush(s);
-        }
-        (void)smtpmail__read_reply(s, &ignored, SMTPMAIL_STAGE_QUIT, &rep, 0);
-    }
-    smtpmail__chan_close(&s->ch);
+    smtpmail__hang_up(s, quit && !s->broken);
 #ifndef SMTPMAIL_NO_TLS
     smtpmail__tls_free(&s->ch);
 #endif
@@ -3947,6 +4042,12 @@ static smtpmail_result smtpmail__send(smtpmail_session *s, const smtpmail_messag
     unsigned long before;
     smtpmail_result r;
     if ((r = smtpmail__check(m, err)) != 0) return r;
+    if (!s->broken && !s->fresh && smtpmail__chan_dead(&s->ch, s->in, sizeof s->in - 1)) {
+        /* Servers close idle connections (often after a 421): a new one,
+           before anything of this message is sent. */
+        smtpmail__log(s, "*: the server closed the idle connection");
+        smtpmail__hang_up(s, 0);
+    }
     for (attempt = 0;; attempt++) {
         if (s->broken) {
             smtpmail__log(s, "*: reconnecting");
@@ -3954,9 +4055,12 @@ static smtpmail_result smtpmail__send(smtpmail_session *s, const smtpmail_messag
         }
         before = s->replies;
         r = smtpmail__transaction(s, m, one_shot, err, &idle_drop);
-        /* Dropped while idle: a 421 to MAIL, or the link failed before the
-           server answered anything of this transaction. */
-        idle_drop = idle_drop || (s->broken && s->replies == before);
+        /* Dropped while idle: a 421 to MAIL, or the link was found closed
+           before the server answered anything and before the whole message
+           went out (so the server cannot have accepted it). Never after a
+           timeout: a slow server may still deliver, and waiting twice is
+           worse. At most one message, at most once. */
+        idle_drop = idle_drop || (r == SMTPMAIL_ERR_NETWORK && s->replies == before && !s->data_sent);
         if (r == SMTPMAIL_OK || attempt > 0 || s->fresh || !idle_drop) return r;
         s->broken = 1;
         smtpmail__log(s, "*: the server closed the idle connection");

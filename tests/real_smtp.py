@@ -455,6 +455,28 @@ def _(env, fail):
     check_refused(env, fail, r, 3, ['does not match'])
 
 
+@case('18b pin with a CA: the right pin delivers; a wrong pin is refused even with a valid chain')
+def _(env, fail):
+    with open(os.path.join(env.certs, 'server.pubkey.sha256')) as f:
+        pin = f.read().strip()
+    r = env.send('--url', env.url('tls'), '--ca-file', env.ca, '--pin', 'sha256//' + pin,
+                 '--password', PASSWORD)
+    check_cli_delivery(env, fail, r, 'tls', USER, 'implicit')
+    env.mark()
+    wrong = base64.b64encode(bytes(range(1, 33))).decode()
+    r = env.send('--url', env.url('tls'), '--ca-file', env.ca, '--pin', 'sha256//' + wrong,
+                 '--password', PASSWORD)
+    check_refused(env, fail, r, 3, ['does not match'])
+
+
+@case('18c pin with --insecure-skip-verify: the pin is still enforced')
+def _(env, fail):
+    wrong = base64.b64encode(bytes(range(2, 34))).decode()
+    r = env.send('--url', env.url('tls_selfsigned'), '--insecure-skip-verify',
+                 '--pin', 'sha256//' + wrong, '--password', PASSWORD)
+    check_refused(env, fail, r, 3, ['does not match'])
+
+
 @case('19 wrong password: exit 4, 535, the password nowhere in the output')
 def _(env, fail):
     wrong = 'wrong-Passw0rd'

@@ -267,6 +267,9 @@ typedef struct fake {
     int close_after;        /* step index: reply, then close; -1 none */
     int timeout_at;         /* step index: never reply (recv times out); -1 none */
     int send_fail_at;       /* the n-th send() call (1-based) fails; 0 none */
+    int close_unseen;       /* a poll does not see the close (it comes just after) */
+    int lose_at, lose_how;  /* at step lose_at the server takes the message, and then
+                               its replies are lost: 0 the link closes, 1 silence */
     int send_fail_with;     /* ... with this result (0: SMTPMAIL_ERR_NETWORK) */
     int rst_after_close;    /* a closed peer: the first send works, later ones fail */
     uint64_t latency_ms;    /* each wait advances the clock by this much */
@@ -287,7 +290,7 @@ typedef struct fake {
     buf rcpts;              /* on_recipient: "addr code text\n" */
     buf msgs[FAKE_MAX_MSGS]; /* messages answered 2xx, un-stuffed */
     int n_msgs;
-    int connects, closes, sends, recvs, waits, stalls, unexpected, after_quit, bare_lf;
+    int connects, closes, sends, recvs, polls, waits, stalls, unexpected, after_quit, bare_lf;
     long endless_lines;
     size_t dropped;         /* bytes sent to a closed connection */
     size_t wait_sent[FAKE_MAX_WAITS]; /* sent.len at each wait */
@@ -305,6 +308,14 @@ typedef struct fake {
 static void fake_trigger(fake *f, size_t i, int is_message)
 {
     const char *reply = f->steps[i].reply;
+    if (f->lose_at > 0 && (int)i == f->lose_at) {
+        if (is_message && f->n_msgs < FAKE_MAX_MSGS)
+            buf_put(&f->msgs[f->n_msgs++], f->body.data, f->body.len);
+        buf_clear(&f->pending);
+        if (f->lose_how) f->silent = 1;
+        else f->closed = 1;
+        return;
+    }
     if ((int)i == f->close_at) {
         f->closed = 1;
         return;
@@ -462,6 +473,15 @@ static int fake_recv(void *conn, void *out, size_t cap, uint32_t timeout_ms, voi
     f->last_recv_ms = timeout_ms;
     if (timeout_ms > f->max_recv_ms) f->max_recv_ms = timeout_ms;
     if (conn != f || !f->connected) f->unexpected++;
+    if (timeout_ms == 0 && f->dpos == f->delivered.len) {
+        /* A poll (is the idle link still there?): no waiting, no round trip. */
+        f->polls++;
+        if (!f->pending.len) return f->closed && !f->close_unseen ? 0 : SMTPMAIL_ERR_TIMEOUT;
+        buf_clear(&f->delivered);
+        f->dpos = 0;
+        buf_put(&f->delivered, f->pending.data, f->pending.len);
+        buf_clear(&f->pending);
+    }
     if (f->dpos == f->delivered.len) {
         /* Nothing on its way: the client waits for the server. */
         buf_clear(&f->delivered);
@@ -2074,9 +2094,11 @@ static void test_session_idle_421(void)
     fake_free(&f);
 }
 
-/* The dropped connection shows as a failing send, as TCP does once the
-   peer's RST is back: the first write after the close goes out, the next
-   one fails (EPIPE). Nothing was delivered, so the session reconnects. */
+/* The connection drops between the idle check and the first write, and
+   shows as a failing send, as TCP does once the peer's RST is back: the
+   first write after the close goes out, the next one fails (EPIPE), or
+   even the first. The whole message did not go out, so nothing can have
+   been delivered, and the session reconnects. */
 static void test_session_idle_drop_failing_send(void)
 {
     static const step script[] = {
@@ -2101,6 +2123,7 @@ static void test_session_idle_drop_failing_send(void)
         CHECK_RES(smtpmail_session_send(s, &m, &err), SMTPMAIL_OK, &err);
         fake_server_close(&f, NULL);
         f.rst_after_close = 1;
+        f.close_unseen = 1;
         if (reset_first) f.send_fail_at = f.sends + 1; /* even the first write fails */
         CHECK_RES(smtpmail_session_send(s, &m, &err), SMTPMAIL_OK, &err);
         CHECK_INT(f.connects, 2);
@@ -2109,6 +2132,90 @@ static void test_session_idle_drop_failing_send(void)
         if (g_failed) printf("    (%s)\n", reset_first ? "first write fails" : "second write fails");
         fake_free(&f);
     }
+}
+
+/* The server takes a whole pipelined message, then the link dies before
+   its replies arrive (a reset after queueing, or a content filter slower
+   than the timeout). The message may be queued: it is never sent again,
+   and the failure is reported, not hidden. */
+static void test_no_double_delivery(void)
+{
+    static const step script[] = {
+        {FAKE_CONNECT, GREET},
+        {"EHLO client.test", EHLO_ALL},
+        {"MAIL FROM:<bot@example.com>", OK}, {"RCPT TO:<trader@example.com>", OK}, {"BDAT ", QUEUED},
+        {"MAIL FROM:<bot@example.com>", OK}, {"RCPT TO:<trader@example.com>", OK}, {"BDAT ", QUEUED},
+    };
+    fake f;
+    smtpmail_session *s = NULL;
+    smtpmail_message m = base_msg();
+    smtpmail_error err;
+    int how;
+    for (how = 0; how < 2; how++) {
+        fake_init(&f, script, N(script));
+        f.cfg.username = "user";
+        CHECK_RES(smtpmail_session_open(&f.cfg, &s, &err), SMTPMAIL_OK, &err);
+        if (!s) break;
+        CHECK_RES(smtpmail_session_send(s, &m, &err), SMTPMAIL_OK, &err);
+        f.lose_at = 7;
+        f.lose_how = how;
+        CHECK_RES(smtpmail_session_send(s, &m, &err), how ? SMTPMAIL_ERR_TIMEOUT : SMTPMAIL_ERR_NETWORK, &err);
+        CHECK_INT(err.stage, SMTPMAIL_STAGE_MAIL);
+        CHECK_INT(f.connects, 1);   /* no reconnect ... */
+        CHECK_INT(f.n_msgs, 2);     /* ... and the second message exactly once */
+        smtpmail_session_close(s);
+        if (g_failed) printf("    (%s)\n", how ? "silence" : "closed");
+        fake_free(&f);
+    }
+}
+
+/* A reconnect that fails half-way (here AUTH gets 454) must not leave a
+   link behind that is connected but not logged in (or, with STARTTLS, not
+   encrypted): the next send starts from a new connection, and no mail
+   command ever goes over the half-open one. */
+static void test_failed_reconnect_is_not_reused(void)
+{
+    static const step script[] = {
+        {FAKE_CONNECT, GREET},
+        {"EHLO client.test", EHLO_ALL},
+        {"AUTH PLAIN ", AUTH_OK},
+        {"MAIL FROM:<bot@example.com>", OK}, {"RCPT TO:<trader@example.com>", OK}, {"BDAT ", QUEUED},
+        /* the server dropped the idle link; the reconnect is refused AUTH */
+        {FAKE_CONNECT, GREET},
+        {"EHLO client.test", EHLO_ALL},
+        {"AUTH PLAIN ", "454 4.7.0 Temporary authentication failure\r\n"},
+        {"QUIT", BYE},
+        /* the next send: a new connection, logged in, then the mail */
+        {FAKE_CONNECT, GREET},
+        {"EHLO client.test", EHLO_ALL},
+        {"AUTH PLAIN ", AUTH_OK},
+        {"MAIL FROM:<bot@example.com>", OK}, {"RCPT TO:<trader@example.com>", OK}, {"BDAT ", QUEUED},
+        {"QUIT", BYE},
+    };
+    fake f;
+    smtpmail_session *s = NULL;
+    smtpmail_message m = base_msg();
+    smtpmail_error err;
+    fake_init(&f, script, N(script));
+    f.cfg.username = "user";
+    f.cfg.password = "pass";
+    CHECK_RES(smtpmail_session_open(&f.cfg, &s, &err), SMTPMAIL_OK, &err);
+    if (!s) {
+        fake_free(&f);
+        return;
+    }
+    CHECK_RES(smtpmail_session_send(s, &m, &err), SMTPMAIL_OK, &err);
+    fake_server_close(&f, NULL);
+    CHECK_RES(smtpmail_session_send(s, &m, &err), SMTPMAIL_ERR_TEMPORARY, &err);
+    CHECK_INT(err.stage, SMTPMAIL_STAGE_AUTH);
+    CHECK_INT(f.connects, 2);
+    CHECK_INT(f.closes, 2); /* the half-open link is gone at once */
+    CHECK_RES(smtpmail_session_send(s, &m, &err), SMTPMAIL_OK, &err);
+    CHECK_INT(f.connects, 3);
+    smtpmail_session_close(s);
+    CHECK(fake_done(&f));
+    CHECK_INT(f.n_msgs, 2);
+    fake_free(&f);
 }
 
 /* A session's message check comes before anything is sent; the session
@@ -2509,6 +2616,8 @@ static const test_case k_tests[] = {
     T(session),
     T(session_idle_421),
     T(session_idle_drop_failing_send),
+    T(no_double_delivery),
+    T(failed_reconnect_is_not_reused),
     T(session_errors),
     T(call_deadline),
     T(config_url_through_the_wire),
