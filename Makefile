@@ -40,11 +40,11 @@ $(BUILD):
 $(BUILD)/%: examples/%.c smtpmail.h | $(BUILD)
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDFLAGS) $(TLS_LIBS)
 
-$(BUILD)/%: tests/%.c smtpmail.h | $(BUILD)
+$(BUILD)/%: tests/%.c smtpmail.h tests/check.h | $(BUILD)
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDFLAGS) $(TLS_LIBS)
 
 # The same tests built by the other compiler, so both see -Werror.
-$(BUILD)/%_clang: tests/%.c smtpmail.h | $(BUILD)
+$(BUILD)/%_clang: tests/%.c smtpmail.h tests/check.h | $(BUILD)
 	$(CLANG) $(ALL_CFLAGS) $< -o $@ $(LDFLAGS) $(TLS_LIBS)
 
 # Two threads rendering at once (POSIX threads).

@@ -25,57 +25,7 @@
 #define SMTPMAIL_IMPLEMENTATION
 #include "smtpmail.h"
 
-/* >>runner ---------------------------------------------------------------- */
-
-static const char *g_test = "";
-static int g_failed;  /* failed checks in the current test */
-static int g_printed; /* failure lines printed for it (capped at 30) */
-
-static int check_(int ok, const char *expr, const char *file, int line)
-{
-    if (!ok) {
-        g_failed++;
-        if (g_printed++ < 30) printf("%s:%d: CHECK(%s) failed [%s]\n", file, line, expr, g_test);
-    }
-    return ok;
-}
-#define CHECK(e) check_((e) != 0, #e, __FILE__, __LINE__)
-
-static void print_escaped(const char *s, size_t max)
-{
-    size_t i;
-    if (!s) {
-        printf("(null)");
-        return;
-    }
-    for (i = 0; s[i] && i < max; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == '\r') printf("\\r");
-        else if (c == '\n') printf("\\n");
-        else if (c == '"' || c == '\\') printf("\\%c", c);
-        else if (c < 32 || c > 126) printf("\\x%02X", c);
-        else putchar(c);
-    }
-    if (s[i]) printf("...");
-}
-
-/* Details after a failed check: "    note: what "s"". */
-static void note(const char *what, const char *s)
-{
-    if (g_printed > 30) return;
-    printf("    note: %s \"", what);
-    print_escaped(s, 600);
-    printf("\"\n");
-}
-
-static int check_str_(const char *got, const char *want, const char *expr, const char *file,
-                      int line)
-{
-    int ok = got && want && strcmp(got, want) == 0;
-    if (!check_(ok, expr, file, line)) note("got ", got), note("want", want);
-    return ok;
-}
-#define CHECK_STR(got, want) check_str_((got), (want), #got " == " #want, __FILE__, __LINE__)
+#include "check.h"
 
 static int check_int_(long got, long want, const char *expr, const char *file, int line)
 {
@@ -723,11 +673,6 @@ static smtpmail_result fake_send_msg(fake *f, const smtpmail_message *m, smtpmai
 }
 
 /* >>tests ----------------------------------------------------------------- */
-
-typedef struct test_case {
-    const char *name;
-    void (*fn)(void);
-} test_case;
 
 /* 1. PIPELINING + CHUNKING + AUTH PLAIN, To + Cc + Bcc. With
    allow_partial_recipients the envelope, BDAT LAST and the message go in
@@ -2588,7 +2533,6 @@ static void test_connect_failures(void)
     fake_free(&f);
 }
 
-#define T(name) {#name, test_##name}
 static const test_case k_tests[] = {
     T(chunking_one_round_trip),
     T(chunking_one_recipient_one_batch),
@@ -2631,19 +2575,5 @@ static const test_case k_tests[] = {
 
 int main(int argc, char **argv)
 {
-    const char *filter = argc > 1 ? argv[1] : NULL;
-    const char *failed[sizeof k_tests / sizeof k_tests[0]];
-    size_t i, passed = 0, nfailed = 0;
-    for (i = 0; i < sizeof k_tests / sizeof k_tests[0]; i++) {
-        if (filter && !strstr(k_tests[i].name, filter)) continue;
-        g_test = k_tests[i].name;
-        g_failed = g_printed = 0;
-        k_tests[i].fn();
-        if (g_printed > 30) printf("    (%d more failed checks not shown)\n", g_printed - 30);
-        if (g_failed) failed[nfailed++] = k_tests[i].name;
-        else passed++;
-    }
-    for (i = 0; i < nfailed; i++) printf("FAILED: %s\n", failed[i]);
-    printf("%lu passed, %lu failed\n", (unsigned long)passed, (unsigned long)nfailed);
-    return nfailed ? 1 : 0;
+    return run_tests(k_tests, sizeof k_tests / sizeof k_tests[0], argc, argv);
 }

@@ -1,0 +1,94 @@
+/* tests/check.h - the test runner shared by tests/test_main.c and
+   tests/test_smtp.c: named tests, CHECK macros that print file:line and
+   the expression, and a main loop whose last line is "N passed, M failed".
+
+   A test file includes this, defines `static void test_NAME(void)`
+   functions and a table `static const test_case k_tests[] = {T(NAME), ...};`,
+   then `int main(int argc, char **argv) { return run_tests(k_tests,
+   sizeof k_tests / sizeof k_tests[0], argc, argv); }`. argv[1], if given,
+   runs only the tests whose name contains it. */
+#ifndef SMTPMAIL_TESTS_CHECK_H
+#define SMTPMAIL_TESTS_CHECK_H
+
+#include <stdio.h>
+#include <string.h>
+
+static const char *g_test = "";
+static int g_failed;  /* failed checks in the current test */
+static int g_printed; /* failure lines printed for it (capped at 30) */
+
+static int check_(int ok, const char *expr, const char *file, int line)
+{
+    if (!ok) {
+        g_failed++;
+        if (g_printed++ < 30) printf("%s:%d: CHECK(%s) failed [%s]\n", file, line, expr, g_test);
+    }
+    return ok;
+}
+#define CHECK(e) check_((e) != 0, #e, __FILE__, __LINE__)
+
+/* s with CR, LF, quotes and non-ASCII made visible, at most max bytes. */
+static void print_escaped(const char *s, size_t max)
+{
+    size_t i;
+    if (!s) {
+        printf("(null)");
+        return;
+    }
+    for (i = 0; s[i] && i < max; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '\r') printf("\\r");
+        else if (c == '\n') printf("\\n");
+        else if (c == '"' || c == '\\') printf("\\%c", c);
+        else if (c < 32 || c > 126) printf("\\x%02X", c);
+        else putchar(c);
+    }
+    if (s[i]) printf("...");
+}
+
+/* Details after a failed check: "    note: what "s"". */
+static void note(const char *what, const char *s)
+{
+    if (g_printed > 30) return;
+    printf("    note: %s \"", what);
+    print_escaped(s, 600);
+    printf("\"\n");
+}
+
+static int check_str_(const char *got, const char *want, const char *expr, const char *file,
+                      int line)
+{
+    int ok = got && want && strcmp(got, want) == 0;
+    if (!check_(ok, expr, file, line)) note("got ", got), note("want", want);
+    return ok;
+}
+#define CHECK_STR(got, want) check_str_((got), (want), #got " == " #want, __FILE__, __LINE__)
+
+typedef struct test_case {
+    const char *name;
+    void (*fn)(void);
+} test_case;
+#define T(name) {#name, test_##name}
+
+static int run_tests(const test_case *tests, size_t n, int argc, char **argv)
+{
+    const char *filter = argc > 1 ? argv[1] : NULL;
+    size_t i, passed = 0, nfailed = 0;
+    for (i = 0; i < n; i++) {
+        if (filter && !strstr(tests[i].name, filter)) continue;
+        g_test = tests[i].name;
+        g_failed = g_printed = 0;
+        tests[i].fn();
+        if (g_printed > 30) printf("    (%d more failed checks not shown)\n", g_printed - 30);
+        if (g_failed) {
+            printf("FAILED: %s\n", tests[i].name);
+            nfailed++;
+        } else {
+            passed++;
+        }
+    }
+    printf("%lu passed, %lu failed\n", (unsigned long)passed, (unsigned long)nfailed);
+    return nfailed ? 1 : 0;
+}
+
+#endif
