@@ -4,6 +4,8 @@
 #   make           the command-line tool, build/smtpmail-send
 #   make examples  the examples, into build/
 #   make sanitize  the whole suite built with AddressSanitizer + UBSan
+#   make valgrind  the whole suite under valgrind memcheck
+#   make symbols   check that only smtpmail_ names are exported
 #   make clean
 
 CC      ?= cc
@@ -28,7 +30,7 @@ TESTS    := $(BUILD)/test_main $(BUILD)/test_smtp $(BUILD)/real_send \
             $(BUILD)/test_main_clang $(BUILD)/test_smtp_clang $(BUILD)/thread_test \
             $(BUILD)/cpp_test $(BUILD)/link_test $(BUILD)/link_impl.o $(BUILD)/quick_start
 
-.PHONY: all examples tests test demo deps sanitize clean
+.PHONY: all examples tests test demo deps sanitize valgrind symbols clean
 all: $(BUILD)/smtpmail-send
 examples: $(EXAMPLES)
 tests: $(TESTS)
@@ -86,6 +88,23 @@ SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-po
 sanitize: deps
 	@$(MAKE) --no-print-directory BUILD=$(BUILD)/sanitize CFLAGS="-O1 -g $(SAN)" \
 	    LDFLAGS="$(SAN)" test
+
+# The whole suite again with every C program under valgrind memcheck: any
+# error or definite/indirect leak makes the program exit 99, which fails
+# its test.
+VALGRIND := valgrind -q --error-exitcode=99 --leak-check=full \
+            --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect
+valgrind: deps
+	@command -v valgrind >/dev/null || { echo "valgrind: apt-get install valgrind" >&2; exit 1; }
+	@SMTPMAIL_TEST_WRAP="$(VALGRIND)" $(MAKE) --no-print-directory BUILD=$(BUILD)/valgrind \
+	    CFLAGS="-O1 -g" test
+
+# The implementation exports nothing but smtpmail_ names.
+symbols: $(BUILD)/link_impl.o
+	@syms=$$(nm -g --defined-only $< | awk '{print $$3}'); \
+	bad=$$(printf '%s\n' "$$syms" | grep -v '^smtpmail_'); \
+	echo "exported: $$(printf '%s\n' "$$syms" | wc -l) symbols, all smtpmail_*"; \
+	[ -n "$$syms" ] && [ -z "$$bad" ] || { echo "not smtpmail_: $$bad" >&2; exit 1; }
 
 clean:
 	rm -rf $(BUILD)

@@ -11,7 +11,7 @@ NEGATIVE lists inputs the CLI must refuse. Last line: "N passed, M failed".
 Standard library only.
 """
 import base64, binascii, datetime, email, email.policy, email.utils
-import os, re, subprocess, sys, tempfile
+import os, re, shlex, subprocess, sys, tempfile
 
 CLI = None
 EW = re.compile(rb'=\?([^?]+)\?([bBqQ])\?([^?]*)\?=')
@@ -117,9 +117,14 @@ def norm(s):  # the documented line-end rule, computed independently
     return s if s.endswith('\n') else s + '\n'
 
 
+# make valgrind runs every C program under a wrapper named here.
+WRAP = [w.encode() for w in shlex.split(os.environ.get('SMTPMAIL_TEST_WRAP', ''))]
+
+
 def run(argv):
-    argv = [CLI] + [a if isinstance(a, bytes) else a.encode() for a in argv]
-    return subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=30)
+    argv = WRAP + [CLI] + [a if isinstance(a, bytes) else a.encode() for a in argv]
+    return subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True,
+                          timeout=300 if WRAP else 30)
 
 
 def build_argv(c, tmp):
