@@ -3188,6 +3188,31 @@ static void smtpmail__parse_ehlo_line(smtpmail_session *s, const char *t)
     }
 }
 
+/* A server that echoes what it was sent at AUTH must not get the
+   credentials into the log or an error: the password, the token and any
+   long base64 run (how AUTH sends them) are masked in place. */
+static void smtpmail__mask(char *line, size_t len, const char *secret)
+{
+    size_t n = secret ? strlen(secret) : 0, i;
+    char *p;
+    if (n < 4) return;
+    while ((p = strstr(line, secret)) != NULL)
+        for (i = 0; i < n; i++) p[i] = '*';
+    (void)len;
+}
+
+static void smtpmail__scrub(smtpmail_session *s, char *line, size_t len)
+{
+    size_t i = 0, j;
+    smtpmail__mask(line, len, s->pass);
+    smtpmail__mask(line, len, s->cfg.oauth2_token);
+    while (i < len) {
+        for (j = i; j < len && (smtpmail__b64_value((unsigned char)line[j]) >= 0 || line[j] == '='); j++) {}
+        if (j - i >= 12) memset(line + i, '*', j - i);
+        i = j + 1;
+    }
+}
+
 /* Reads a whole reply (RFC 5321 4.2): "ddd-text" lines then "ddd text".
    Garbage, mixed codes, an over-long line or an endless reply are protocol
    errors. With `ehlo`, each line after the first is a capability. */
@@ -3201,6 +3226,7 @@ static smtpmail_result smtpmail__read_reply(smtpmail_session *s, smtpmail_error 
         size_t len, i;
         int code, r = smtpmail__read_line(s, &line, &len);
         if (r < 0) return smtpmail__io_fail(s, err, stage, r);
+        if (stage == SMTPMAIL_STAGE_AUTH) smtpmail__scrub(s, line, len);
         smtpmail__log(s, "S: %s", line);
         if (len < 3 || line[0] < '2' || line[0] > '5' || line[1] < '0' || line[1] > '9' ||
             line[2] < '0' || line[2] > '9' || (len > 3 && line[3] != ' ' && line[3] != '-')) {
@@ -3243,6 +3269,7 @@ static smtpmail_result smtpmail__read_reply(smtpmail_session *s, smtpmail_error 
         }
         if (len == 3 || line[3] == ' ') {
             s->replies++;
+            if (rep->code == 421) s->broken = s->lost = 1; /* the server is closing */
             return SMTPMAIL_OK;
         }
         if (lines >= 100) {
@@ -3458,7 +3485,8 @@ static smtpmail_result smtpmail__connect_steps(smtpmail_session *s, smtpmail_err
                                    "%s does not offer STARTTLS; refusing to go on without TLS", s->host);
         smtpmail__cmd(s, "STARTTLS");
         r = smtpmail__exchange(s, err, SMTPMAIL_STAGE_STARTTLS, &rep, 220, 220);
-        if (r == SMTPMAIL_ERR_TEMPORARY || r == SMTPMAIL_ERR_PERMANENT || r == SMTPMAIL_ERR_PROTOCOL) {
+        if (r == SMTPMAIL_ERR_TEMPORARY || r == SMTPMAIL_ERR_PERMANENT ||
+            (r == SMTPMAIL_ERR_PROTOCOL && !s->lost)) { /* a refusal, not garbage */
             if (err) err->result = SMTPMAIL_ERR_STARTTLS;
             return SMTPMAIL_ERR_STARTTLS;
         }
@@ -3668,12 +3696,17 @@ static smtpmail_result smtpmail__transaction(smtpmail_session *s, const smtpmail
                 if (smtpmail__cmd_flush(s) == 0) s->quit_sent = 1;
             }
         }
+        /* A 421 anywhere in the batch: the server is closing (RFC 5321
+           3.8) and the replies after it will not come. That reply is the
+           verdict. */
         if ((r = smtpmail__read_reply(s, err, SMTPMAIL_STAGE_MAIL, &mail, 0)) != 0) return r;
         *idle_drop = mail.code == 421;
+        if (mail.code == 421) return smtpmail__reply_fail(err, SMTPMAIL_STAGE_MAIL, &mail, NULL);
         for (i = 0; i < n_rcpt; i++) {
             a = smtpmail__rcpt(m, i, field, sizeof field);
             if ((r = smtpmail__read_reply(s, err, SMTPMAIL_STAGE_RCPT, &rep, 0)) != 0) return r;
             smtpmail__rcpt_record(s, &t, a, field, &rep);
+            if (rep.code == 421) return smtpmail__reply_fail(err, SMTPMAIL_STAGE_RCPT, &rep, a->addr);
         }
         if (in_batch &&
             (r = smtpmail__read_reply(s, err, bdat ? SMTPMAIL_STAGE_END_OF_DATA : SMTPMAIL_STAGE_DATA, &data, 0)) != 0)

@@ -8,7 +8,12 @@
    byte the client sent, counts send() calls, and counts waits: a recv made
    when no reply bytes are on their way to the client is one round trip
    (connect counts as one). Replies produced while the client was still
-   writing travel together, so a pipelined batch costs one wait.
+   writing travel together, so a pipelined batch costs one wait. A server
+   that has closed, stalled or started an endless reply answers nothing
+   more (not the rest of a batch either), and once closed it reads nothing
+   more. Without a script (responder) it is a well-behaved server for any
+   number of connections. hooks.alloc/free can be a counting allocator that
+   fails the N-th call and searches each freed block for the credentials.
 
    It includes the implementation, so a few tests call private smtpmail__
    functions (URL parsing, presets). Expected values come from RFC 5321/4954
@@ -171,6 +176,22 @@ static int b64_decode(const char *s, buf *out)
 
 /* >>fake ------------------------------------------------------------------ */
 
+/* Replies used by the scripts. */
+#define GREET "220 mx.test ESMTP ready\r\n"
+#define EHLO_ALL                                                                              \
+    "250-mx.test greets client.test\r\n250-PIPELINING\r\n250-CHUNKING\r\n250-SIZE 10240000\r\n" \
+    "250-8BITMIME\r\n250-ENHANCEDSTATUSCODES\r\n250 AUTH PLAIN LOGIN\r\n"
+#define EHLO_PIPE                                                                             \
+    "250-mx.test greets client.test\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n"                 \
+    "250-ENHANCEDSTATUSCODES\r\n250 AUTH PLAIN LOGIN\r\n"
+#define EHLO_BARE "250-mx.test greets client.test\r\n250 AUTH PLAIN LOGIN\r\n"
+#define EHLO_CHUNK "250-mx.test greets client.test\r\n250-CHUNKING\r\n250 AUTH PLAIN LOGIN\r\n"
+#define OK "250 2.0.0 ok\r\n"
+#define AUTH_OK "235 2.7.0 Authentication successful\r\n"
+#define GO "354 end data with <CR><LF>.<CR><LF>\r\n"
+#define QUEUED "250 2.0.0 queued as 4711\r\n"
+#define BYE "221 2.0.0 bye\r\n"
+
 /* A step of the script. expect: the start of the client's command line;
    FAKE_CONNECT: the client connects (reply: the greeting); FAKE_BODY: the
    client ends a DATA body with "." (reply: the end-of-data reply). A "BDAT n"
@@ -223,10 +244,19 @@ typedef struct fake {
     int send_fail_with;     /* ... with this result (0: SMTPMAIL_ERR_NETWORK) */
     int rst_after_close;    /* a closed peer: the first send works, later ones fail */
     uint64_t latency_ms;    /* each wait advances the clock by this much */
+    int rset_ok;            /* an RSET the script does not plan gets 250 (counted in rsets) */
+    /* No script: a well-behaved server that answers every command, on any
+       number of connections (for runs whose path varies, as the countdown
+       allocator's). r_ehlo is its EHLO reply; r_auth the final AUTH reply
+       (NULL: 235); r_rcpt the RCPT reply (NULL: 250). AUTH LOGIN gets its
+       two 334 challenges first. */
+    int responder;
+    const char *r_ehlo, *r_auth, *r_rcpt;
+    struct counting *mem;   /* the counting allocator behind hooks.alloc/free */
 
     /* The connection. */
     size_t step;
-    int connected, closed, silent, endless, quit_seen, mode;
+    int connected, closed, silent, endless, quit_seen, mode, login_state;
     size_t bdat_left, bdat_step, sends_since_close;
     buf line, body, pending, delivered;
     size_t dpos;
@@ -240,7 +270,7 @@ typedef struct fake {
     buf rcpts;              /* on_recipient: "addr code text\n" */
     buf msgs[FAKE_MAX_MSGS]; /* messages answered 2xx, un-stuffed */
     int n_msgs;
-    int connects, closes, sends, recvs, polls, waits, stalls, unexpected, after_quit, bare_lf;
+    int connects, closes, sends, recvs, polls, waits, stalls, unexpected, after_quit, bare_lf, rsets;
     long endless_lines;
     size_t dropped;         /* bytes sent to a closed connection */
     size_t wait_sent[FAKE_MAX_WAITS]; /* sent.len at each wait */
@@ -255,9 +285,14 @@ typedef struct fake {
     smtpmail_config cfg;
 } fake;
 
+/* A server that has hung up, stalled or is stuck in an endless reply
+   answers nothing more: not the rest of a pipelined batch either. */
+static int fake_mute(const fake *f) { return f->closed || f->silent || f->endless; }
+
 static void fake_trigger(fake *f, size_t i, int is_message)
 {
     const char *reply = f->steps[i].reply;
+    if (fake_mute(f)) return;
     if (f->lose_at > 0 && (int)i == f->lose_at) {
         if (is_message && f->n_msgs < FAKE_MAX_MSGS)
             buf_put(&f->msgs[f->n_msgs++], f->body.data, f->body.len);
@@ -281,6 +316,53 @@ static void fake_trigger(fake *f, size_t i, int is_message)
     if ((int)i == f->close_after) f->closed = 1;
 }
 
+/* The responder's end of a message (DATA "." or the last BDAT byte). */
+static void fake_respond_message(fake *f)
+{
+    if (fake_mute(f)) return;
+    buf_str(&f->pending, QUEUED);
+    if (f->n_msgs < FAKE_MAX_MSGS) buf_put(&f->msgs[f->n_msgs++], f->body.data, f->body.len);
+}
+
+/* The responder's reply to one command line. */
+static void fake_respond(fake *f, const char *l)
+{
+    const char *reply = "250 2.0.0 ok\r\n";
+    if (f->login_state > 0) { /* the answers to AUTH LOGIN's challenges */
+        reply = f->login_state++ == 1 ? "334 UGFzc3dvcmQ6\r\n" : f->r_auth ? f->r_auth : AUTH_OK;
+        if (f->login_state > 2) f->login_state = 0;
+    } else if (strncmp(l, "EHLO ", 5) == 0) {
+        reply = f->r_ehlo;
+    } else if (strcmp(l, "AUTH LOGIN") == 0) {
+        reply = "334 VXNlcm5hbWU6\r\n";
+        f->login_state = 1;
+    } else if (strncmp(l, "AUTH ", 5) == 0) {
+        reply = f->r_auth ? f->r_auth : AUTH_OK;
+    } else if (strncmp(l, "RCPT ", 5) == 0) {
+        if (f->r_rcpt) reply = f->r_rcpt;
+    } else if (strcmp(l, "DATA") == 0) {
+        reply = "354 go ahead\r\n";
+        f->mode = MODE_DATA;
+        buf_clear(&f->body);
+    } else if (strncmp(l, "BDAT ", 5) == 0) {
+        f->bdat_left = (size_t)strtoul(l + 5, NULL, 10);
+        buf_clear(&f->body);
+        if (f->bdat_left > 0) f->mode = MODE_BDAT;
+        else fake_respond_message(f);
+        return;
+    } else if (strcmp(l, "QUIT") == 0) {
+        reply = "221 2.0.0 bye\r\n";
+    } else if (strcmp(l, "RSET") == 0) {
+        f->rsets++;
+    } else if (strncmp(l, "MAIL ", 5) != 0) {
+        f->unexpected++;
+        buf_str(&f->bad, l);
+        buf_str(&f->bad, "\n");
+        return;
+    }
+    if (!fake_mute(f)) buf_str(&f->pending, reply);
+}
+
 static void fake_line(fake *f, const char *l)
 {
     size_t i = f->step;
@@ -289,9 +371,18 @@ static void fake_line(fake *f, const char *l)
     buf_str(&f->cmds, "\n");
     if (f->quit_seen) f->after_quit++;
     if (strcmp(l, "QUIT") == 0) f->quit_seen = 1;
+    if (f->responder) {
+        fake_respond(f, l);
+        return;
+    }
     if (!st || !st->expect || strncmp(l, st->expect, strlen(st->expect)) != 0) {
         if (strcmp(l, "QUIT") == 0) { /* a QUIT the script did not plan: polite */
-            buf_str(&f->pending, "221 2.0.0 bye\r\n");
+            if (!fake_mute(f)) buf_str(&f->pending, "221 2.0.0 bye\r\n");
+            return;
+        }
+        if (strcmp(l, "RSET") == 0 && f->rset_ok) {
+            f->rsets++;
+            if (!fake_mute(f)) buf_str(&f->pending, "250 2.0.0 ok\r\n");
             return;
         }
         f->unexpected++;
@@ -325,6 +416,10 @@ static void fake_data_line(fake *f, const char *l, size_t n)
     if (n == 1 && l[0] == '.') {
         const step *st = f->step < f->nsteps ? &f->steps[f->step] : NULL;
         f->mode = MODE_CMD;
+        if (f->responder) {
+            fake_respond_message(f);
+            return;
+        }
         if (st && st->expect && strcmp(st->expect, FAKE_BODY) == 0) {
             f->step++;
             fake_trigger(f, f->step - 1, 1);
@@ -344,11 +439,16 @@ static void fake_feed(fake *f, const unsigned char *p, size_t n)
     size_t i;
     for (i = 0; i < n; i++) {
         if (f->mode == MODE_RAW) return;
+        if (f->closed) { /* a server that hung up reads nothing more */
+            f->dropped += n - i;
+            return;
+        }
         if (f->mode == MODE_BDAT) {
             buf_put(&f->body, p + i, 1);
             if (--f->bdat_left == 0) {
                 f->mode = MODE_CMD;
-                fake_trigger(f, f->bdat_step, 1);
+                if (f->responder) fake_respond_message(f);
+                else fake_trigger(f, f->bdat_step, 1);
             }
             continue;
         }
@@ -383,6 +483,13 @@ static int fake_connect(void **conn, const char *host, uint16_t port, uint32_t t
     buf_clear(&f->pending);
     buf_clear(&f->delivered);
     f->dpos = 0;
+    f->login_state = 0;
+    if (f->responder) {
+        *conn = f;
+        f->connected = 1;
+        buf_str(&f->pending, GREET);
+        return 0;
+    }
     if (!st || st->expect != FAKE_CONNECT) {
         f->unexpected++;
         buf_str(&f->bad, "<connect not in the script>\n");
@@ -630,22 +737,6 @@ static void expected_message(const fake *f, const smtpmail_message *m, buf *out)
 }
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
-
-/* Replies used by the scripts. */
-#define GREET "220 mx.test ESMTP ready\r\n"
-#define EHLO_ALL                                                                              \
-    "250-mx.test greets client.test\r\n250-PIPELINING\r\n250-CHUNKING\r\n250-SIZE 10240000\r\n" \
-    "250-8BITMIME\r\n250-ENHANCEDSTATUSCODES\r\n250 AUTH PLAIN LOGIN\r\n"
-#define EHLO_PIPE                                                                             \
-    "250-mx.test greets client.test\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n"                 \
-    "250-ENHANCEDSTATUSCODES\r\n250 AUTH PLAIN LOGIN\r\n"
-#define EHLO_BARE "250-mx.test greets client.test\r\n250 AUTH PLAIN LOGIN\r\n"
-#define EHLO_CHUNK "250-mx.test greets client.test\r\n250-CHUNKING\r\n250 AUTH PLAIN LOGIN\r\n"
-#define OK "250 2.0.0 ok\r\n"
-#define AUTH_OK "235 2.7.0 Authentication successful\r\n"
-#define GO "354 end data with <CR><LF>.<CR><LF>\r\n"
-#define QUEUED "250 2.0.0 queued as 4711\r\n"
-#define BYE "221 2.0.0 bye\r\n"
 
 static const smtpmail_address k_to[2] = {{"Trader", "trader@example.com"},
                                          {NULL, "desk@example.org"}};
@@ -2533,6 +2624,880 @@ static void test_connect_failures(void)
     fake_free(&f);
 }
 
+/* >>matrix ---------------------------------------------------------------- */
+
+/* The fault matrix (issue 4, "Fault injection, in memory"): every stage of
+   the dialogue x every fault, against three kinds of server, with replies
+   whole and in 1-byte pieces. The rules:
+   - OK if and only if the server answered 2xx to the end of the message;
+     after that a fault at QUIT changes nothing;
+   - a reply: 4xx -> TEMPORARY, 5xx -> PERMANENT (535 at AUTH -> AUTH; any
+     refusal of STARTTLS -> STARTTLS), with that reply's code and status;
+   - no reply: closed -> NETWORK, garbage or endless -> PROTOCOL, silence ->
+     TIMEOUT, with reply_code 0;
+   - the stage is the one whose reply failed, also inside a pipelined
+     batch, and the verdict is the first command's that failed. */
+enum { DIAL_PLAIN, DIAL_PIPE_CHUNK, DIAL_PIPE, N_DIAL };
+static const char *const k_dial_name[N_DIAL] = {"no PIPELINING", "PIPELINING+CHUNKING",
+                                                "PIPELINING without CHUNKING"};
+
+enum { FS_GREETING, FS_EHLO, FS_STARTTLS, FS_AUTH, FS_MAIL, FS_RCPT, FS_DATA, FS_EOD, FS_QUIT, N_FS };
+enum { FF_CLOSE, FF_421, FF_4XX, FF_5XX, FF_GARBAGE, FF_NO_CRLF, FF_ENDLESS, FF_STALL, N_FF };
+static const char *const k_fault_name[N_FF] = {
+    "connection closed", "421 then close", "another 4xx", "5xx", "a garbage line",
+    "a reply without CRLF, then close", "a never-ending multi-line reply", "a stall past the timeout"};
+
+typedef struct fault_stage {
+    const char *name;
+    smtpmail_stage stage;
+    const char *r4xx, *r5xx; /* the "other 4xx" and the 5xx that fit this stage */
+    smtpmail_result on_5xx;
+} fault_stage;
+
+static const fault_stage k_fstage[N_FS] = {
+    {"greeting", SMTPMAIL_STAGE_GREETING, "451 4.3.0 local problem, come back later\r\n",
+     "554 5.7.1 no SMTP service for you\r\n", SMTPMAIL_ERR_PERMANENT},
+    {"EHLO", SMTPMAIL_STAGE_EHLO, "451 4.3.0 try again later\r\n",
+     "554 5.7.1 client host rejected\r\n", SMTPMAIL_ERR_PERMANENT},
+    {"STARTTLS", SMTPMAIL_STAGE_STARTTLS, "454 4.7.0 TLS not available due to local problem\r\n",
+     "554 5.7.3 STARTTLS not allowed here\r\n", SMTPMAIL_ERR_STARTTLS},
+    {"AUTH", SMTPMAIL_STAGE_AUTH, "454 4.7.0 Temporary authentication failure\r\n",
+     "535 5.7.8 Authentication credentials invalid\r\n", SMTPMAIL_ERR_AUTH},
+    {"MAIL", SMTPMAIL_STAGE_MAIL, "451 4.7.1 greylisted, try again in 5 minutes\r\n",
+     "550 5.7.1 sender rejected\r\n", SMTPMAIL_ERR_PERMANENT},
+    {"RCPT", SMTPMAIL_STAGE_RCPT, "450 4.2.1 mailbox temporarily unavailable\r\n",
+     "550 5.1.1 user unknown\r\n", SMTPMAIL_ERR_PERMANENT},
+    {"DATA", SMTPMAIL_STAGE_DATA, "451 4.3.0 queue file write error\r\n",
+     "554 5.3.0 transaction failed\r\n", SMTPMAIL_ERR_PERMANENT},
+    {"end of data", SMTPMAIL_STAGE_END_OF_DATA, "452 4.3.1 insufficient system storage\r\n",
+     "554 5.6.0 message content rejected\r\n", SMTPMAIL_ERR_PERMANENT},
+    {"QUIT", SMTPMAIL_STAGE_QUIT, "451 4.3.0 error while closing\r\n", "500 5.5.1 what?\r\n",
+     SMTPMAIL_ERR_PERMANENT},
+};
+
+#define R421 "421 4.3.2 mx.test service shutting down\r\n"
+#define GARBAGE "SSH-2.0-OpenSSH_9.6p1 Ubuntu-3ubuntu13\r\n"
+/* What a server answers to the rest of a pipelined batch after a refusal. */
+#define NEED_MAIL "503 5.5.1 Error: need MAIL command\r\n"
+#define NEED_RCPT "503 5.5.1 Error: need RCPT command\r\n"
+#define NO_VALID_RCPT "554 5.5.1 Error: no valid recipients\r\n"
+
+/* A step with the stage it belongs to. */
+typedef struct mstep {
+    int fs;
+    const char *expect, *reply;
+} mstep;
+
+static const mstep k_plain_steps[] = {
+    {FS_GREETING, FAKE_CONNECT, GREET},
+    {FS_EHLO, "EHLO client.test", EHLO_BARE},
+    {FS_AUTH, "AUTH PLAIN ", AUTH_OK},
+    {FS_MAIL, "MAIL FROM:<bot@example.com>", OK},
+    {FS_RCPT, "RCPT TO:<trader@example.com>", OK},
+    {FS_DATA, "DATA", GO},
+    {FS_EOD, FAKE_BODY, QUEUED},
+    {FS_QUIT, "QUIT", BYE},
+};
+/* MAIL, RCPT, BDAT LAST + the data and QUIT in one batch. */
+static const mstep k_chunk_steps[] = {
+    {FS_GREETING, FAKE_CONNECT, GREET},
+    {FS_EHLO, "EHLO client.test", EHLO_ALL},
+    {FS_AUTH, "AUTH PLAIN ", AUTH_OK},
+    {FS_MAIL, "MAIL FROM:<bot@example.com> SIZE=", OK},
+    {FS_RCPT, "RCPT TO:<trader@example.com>", OK},
+    {FS_EOD, "BDAT ", QUEUED},
+    {FS_QUIT, "QUIT", BYE},
+};
+/* MAIL, RCPT, DATA in one batch; the data, "." and QUIT in the next. */
+static const mstep k_pipe_steps[] = {
+    {FS_GREETING, FAKE_CONNECT, GREET},
+    {FS_EHLO, "EHLO client.test", EHLO_PIPE},
+    {FS_AUTH, "AUTH PLAIN ", AUTH_OK},
+    {FS_MAIL, "MAIL FROM:<bot@example.com> SIZE=", OK},
+    {FS_RCPT, "RCPT TO:<trader@example.com>", OK},
+    {FS_DATA, "DATA", GO},
+    {FS_EOD, FAKE_BODY, QUEUED},
+    {FS_QUIT, "QUIT", BYE},
+};
+/* With STARTTLS offered: the STARTTLS reply is the last thing read in
+   clear, so a fault there needs no TLS. */
+#define EHLO_TLS_CHUNK \
+    "250-mx.test greets client.test\r\n250-PIPELINING\r\n250-CHUNKING\r\n250-STARTTLS\r\n" \
+    "250 AUTH PLAIN LOGIN\r\n"
+static const char *const k_ehlo_tls[N_DIAL] = {
+    "250-mx.test greets client.test\r\n250-STARTTLS\r\n250 AUTH PLAIN LOGIN\r\n", EHLO_TLS_CHUNK,
+    "250-mx.test greets client.test\r\n250-PIPELINING\r\n250-STARTTLS\r\n250 AUTH PLAIN LOGIN\r\n"};
+
+static size_t dialect_steps(int dial, const mstep **out)
+{
+    if (dial == DIAL_PIPE_CHUNK) return *out = k_chunk_steps, N(k_chunk_steps);
+    if (dial == DIAL_PIPE) return *out = k_pipe_steps, N(k_pipe_steps);
+    return *out = k_plain_steps, N(k_plain_steps);
+}
+
+/* Is base[i] a command of the batch that a pipelining client sends with
+   MAIL? (RCPT, and DATA or BDAT LAST with one recipient.) */
+static int in_mail_batch(int dial, const mstep *st)
+{
+    return dial != DIAL_PLAIN && (st->fs == FS_RCPT || st->fs == FS_DATA ||
+                                  (st->fs == FS_EOD && dial == DIAL_PIPE_CHUNK));
+}
+
+/* The reply a server gives to a later command of the batch after `fs`
+   failed with a reply. */
+static const char *batch_reply(int fs, const mstep *st)
+{
+    if (fs == FS_MAIL) return st->fs == FS_RCPT ? NEED_MAIL : NEED_RCPT;
+    return NO_VALID_RCPT;
+}
+
+/* The reply of a fault, or NULL when the fault is not a reply. */
+static const char *fault_reply(int fs, int ff)
+{
+    if (ff == FF_421) return R421;
+    if (ff == FF_4XX) return k_fstage[fs].r4xx;
+    if (ff == FF_5XX) return k_fstage[fs].r5xx;
+    return NULL;
+}
+
+/* One cell's script: the dialogue up to the faulty reply, then what the
+   server answers to the rest of a pipelined batch. Unplanned QUIT and RSET
+   are answered by the fake (rset_ok). Returns the number of steps (0: the
+   stage does not exist with this server) and the faulty step's index. */
+static size_t matrix_script(int dial, int fs, int ff, step *script, char *no_crlf, size_t cap,
+                            int *at)
+{
+    mstep tls[3];
+    const mstep *base;
+    size_t nbase, n = 0, i, k, len;
+    if (fs == FS_STARTTLS) {
+        tls[0] = k_plain_steps[0];
+        tls[1].fs = FS_EHLO, tls[1].expect = "EHLO client.test", tls[1].reply = k_ehlo_tls[dial];
+        tls[2].fs = FS_STARTTLS, tls[2].expect = "STARTTLS",
+        tls[2].reply = "220 2.0.0 Ready to start TLS\r\n";
+        base = tls, nbase = 3;
+    } else {
+        nbase = dialect_steps(dial, &base);
+    }
+    for (k = 0; k < nbase && base[k].fs != fs; k++) {}
+    if (k == nbase) return 0;
+    for (i = 0; i < k; i++) script[n].expect = base[i].expect, script[n++].reply = base[i].reply;
+    script[n].expect = base[k].expect;
+    script[n].reply = base[k].reply; /* FF_CLOSE, FF_STALL: never sent */
+    if (fault_reply(fs, ff)) script[n].reply = fault_reply(fs, ff);
+    if (ff == FF_GARBAGE) script[n].reply = GARBAGE;
+    if (ff == FF_ENDLESS) script[n].reply = FAKE_ENDLESS;
+    if (ff == FF_NO_CRLF) {
+        len = strlen(base[k].reply) - 2; /* every reply ends in CRLF */
+        if (len >= cap) len = cap - 1;
+        memcpy(no_crlf, base[k].reply, len);
+        no_crlf[len] = '\0';
+        script[n].reply = no_crlf;
+    }
+    *at = (int)n++;
+    if (fs == FS_MAIL || fs == FS_RCPT)
+        for (i = k + 1; i < nbase && in_mail_batch(dial, &base[i]); i++)
+            script[n].expect = base[i].expect, script[n++].reply = batch_reply(fs, &base[i]);
+    return n;
+}
+
+/* The expected result of a cell, its reply code and RFC 3463 status. */
+static smtpmail_result matrix_want(int fs, int ff, int *code, char *enhanced, size_t cap)
+{
+    const char *reply = fault_reply(fs, ff);
+    *code = 0;
+    enhanced[0] = '\0';
+    if (fs == FS_QUIT) return SMTPMAIL_OK;
+    if (ff == FF_CLOSE || ff == FF_NO_CRLF) return SMTPMAIL_ERR_NETWORK;
+    if (ff == FF_GARBAGE || ff == FF_ENDLESS) return SMTPMAIL_ERR_PROTOCOL;
+    if (ff == FF_STALL) return SMTPMAIL_ERR_TIMEOUT;
+    *code = atoi(reply);
+    snprintf(enhanced, cap, "%.*s", (int)strcspn(reply + 4, " "), reply + 4);
+    if (fs == FS_STARTTLS) return SMTPMAIL_ERR_STARTTLS;
+    return *code >= 500 ? k_fstage[fs].on_5xx : SMTPMAIL_ERR_TEMPORARY;
+}
+
+/* One cell; returns 1 when it ran (the stage exists with this server). */
+static int matrix_cell(int dial, int fs, int ff, size_t piece)
+{
+    step script[12];
+    char no_crlf[600], enhanced[16];
+    fake f;
+    smtpmail_message m = base_msg();
+    smtpmail_error err;
+    smtpmail_result r, want;
+    int at = -1, code, before = g_failed, delivered;
+    size_t n = matrix_script(dial, fs, ff, script, no_crlf, sizeof no_crlf, &at);
+    if (n == 0) return 0;
+    want = matrix_want(fs, ff, &code, enhanced, sizeof enhanced);
+    fake_init(&f, script, n);
+    f.piece = piece;
+    f.rset_ok = 1;
+    f.cfg.username = "user";
+    f.cfg.password = "pass";
+    if (fs == FS_STARTTLS) {
+        f.cfg.tls = SMTPMAIL_TLS_STARTTLS;
+        f.cfg.pin_sha256 = TEST_PIN; /* no CA bundle to load */
+    }
+    if (ff == FF_CLOSE) f.close_at = at;
+    if (ff == FF_421 || ff == FF_NO_CRLF) f.close_after = at;
+    if (ff == FF_STALL) f.timeout_at = at;
+
+    r = fake_send_msg(&f, &m, &err);
+    CHECK_RES(r, want, &err);
+    if (want == SMTPMAIL_OK) {
+        CHECK((unsigned char)err.message[0] == 0x5A); /* untouched */
+    } else {
+        CHECK_INT(err.result, r);
+        CHECK_INT(err.stage, k_fstage[fs].stage);
+        CHECK_INT(err.reply_code, code);
+        CHECK_STR(err.enhanced, enhanced);
+        if (code) CHECK(err.server_text[0] != '\0');
+        CHECK(strncmp(err.message, smtpmail_stage_str(k_fstage[fs].stage),
+                      strlen(smtpmail_stage_str(k_fstage[fs].stage))) == 0);
+        CHECK_INT(smtpmail_result_is_temporary(r),
+                  want == SMTPMAIL_ERR_TEMPORARY || want == SMTPMAIL_ERR_NETWORK ||
+                      want == SMTPMAIL_ERR_TIMEOUT);
+    }
+    /* The fake took the message only where it said 2xx to it: at QUIT,
+       or a "250" at the end of data that lost its CRLF (then the client
+       cannot know, and reports the lost link, not success). */
+    delivered = fs == FS_QUIT || (fs == FS_EOD && ff == FF_NO_CRLF);
+    CHECK_INT(f.n_msgs, delivered);
+    CHECK_INT(f.connects, 1);
+    CHECK_INT(f.closes, 1);
+    CHECK_INT(f.unexpected, 0); /* nothing but RSET and QUIT after the fault */
+    CHECK_INT(f.stalls, 0);     /* never waited for a reply the server did not owe */
+    CHECK_INT(f.after_quit, 0);
+    CHECK_INT(f.bare_lf, 0);
+    if (fs < FS_AUTH) CHECK(!sent_cmd(&f, "AUTH"));
+    if (fs < FS_MAIL) CHECK(!sent_cmd(&f, "MAIL"));
+    /* No message byte before the server said 354, except in a CHUNKING
+       batch (RFC 3030: the server discards it). */
+    if (fs < FS_MAIL || (dial != DIAL_PIPE_CHUNK && fs < FS_EOD))
+        CHECK(find(f.sent.data, f.sent.len, "Subject:") < 0);
+    if (ff == FF_ENDLESS) CHECK(f.endless_lines <= 1000);
+    if (g_failed != before) {
+        printf("    (cell: %s, fault at %s: %s; replies in %s)\n", k_dial_name[dial],
+               k_fstage[fs].name, k_fault_name[ff], piece ? "1-byte pieces" : "one piece");
+        if (g_printed <= 30) note("commands", f.cmds.data);
+    }
+    fake_free(&f);
+    return 1;
+}
+
+static void test_fault_matrix(void)
+{
+    int dial, fs, ff, cells = 0;
+    size_t piece;
+    for (piece = 0; piece <= 1; piece++)
+        for (dial = 0; dial < N_DIAL; dial++)
+            for (fs = 0; fs < N_FS; fs++)
+                for (ff = 0; ff < N_FF; ff++) cells += matrix_cell(dial, fs, ff, piece);
+    /* 9 stages x 8 faults, less DATA with CHUNKING: 136 per piece size. */
+    CHECK_INT(cells, 2 * (3 * 9 - 1) * 8);
+}
+
+/* With PIPELINING, no accepted recipient means no message: here with
+   allow_partial_recipients (the data rides in the batch), every recipient
+   refused. The verdict names the first refused RCPT, not the DATA/BDAT
+   refusal that follows from it; and a broken server that says 354 anyway
+   gets no message: the client hangs up. */
+static void test_pipelined_no_recipient_accepted(void)
+{
+    static const step chunk[] = {
+        {FAKE_CONNECT, GREET},
+        {"EHLO client.test", EHLO_ALL},
+        {"MAIL FROM:<bot@example.com> SIZE=", OK},
+        {"RCPT TO:<trader@example.com>", "550 5.1.1 user unknown\r\n"},
+        {"RCPT TO:<desk@example.org>", "450 4.2.1 mailbox busy\r\n"},
+        {"BDAT ", NO_VALID_RCPT},
+        {"QUIT", BYE},
+    };
+    static const step pipe[] = {
+        {FAKE_CONNECT, GREET},
+        {"EHLO client.test", EHLO_PIPE},
+        {"MAIL FROM:<bot@example.com> SIZE=", OK},
+        {"RCPT TO:<trader@example.com>", "550 5.1.1 user unknown\r\n"},
+        {"RCPT TO:<desk@example.org>", "450 4.2.1 mailbox busy\r\n"},
+        {"DATA", NO_VALID_RCPT},
+        {"RSET", OK},
+        {"QUIT", BYE},
+    };
+    /* RFC 2920 3.1 says DATA must then be refused; this server says 354. */
+    static const step broken[] = {
+        {FAKE_CONNECT, GREET},
+        {"EHLO client.test", EHLO_PIPE},
+        {"MAIL FROM:<bot@example.com> SIZE=", OK},
+        {"RCPT TO:<trader@example.com>", "550 5.1.1 user unknown\r\n"},
+        {"RCPT TO:<desk@example.org>", "450 4.2.1 mailbox busy\r\n"},
+        {"DATA", GO},
+    };
+    fake f;
+    smtpmail_message m = base_msg();
+    smtpmail_error err;
+    long data_at;
+    int which;
+    m.to_count = 2;
+    for (which = 0; which < 3; which++) {
+        int before = g_failed;
+        if (which == 0) fake_init(&f, chunk, N(chunk));
+        if (which == 1) fake_init(&f, pipe, N(pipe));
+        if (which == 2) fake_init(&f, broken, N(broken));
+        f.cfg.allow_partial_recipients = 1;
+        CHECK_RES(fake_send_msg(&f, &m, &err), SMTPMAIL_ERR_PERMANENT, &err);
+        CHECK_INT(err.stage, SMTPMAIL_STAGE_RCPT);
+        CHECK_INT(err.reply_code, 550);
+        CHECK_STR(err.field, "message.to[0].addr");
+        CHECK_INT(f.n_msgs, 0);
+        CHECK(fake_done(&f));
+        CHECK_STR(f.rcpts.data, "trader@example.com 550 user unknown\n"
+                                "desk@example.org 450 mailbox busy\n");
+        if (which > 0) CHECK(find(f.sent.data, f.sent.len, "Subject:") < 0);
+        if (which == 2) {
+            /* Nothing after DATA: no message, no ".", no RSET or QUIT
+               that the server would take as message text. */
+            data_at = find(f.sent.data, f.sent.len, "DATA\r\n");
+            CHECK(data_at > 0 && (size_t)data_at + 6 == f.sent.len);
+            CHECK_INT(f.closes, 1);
+        }
+        if (g_failed != before) printf("    (%s)\n", which == 0 ? "CHUNKING" : which == 1 ? "DATA" : "354 anyway");
+        fake_free(&f);
+    }
+}
+
+/* >>session-after-failure ------------------------------------------------- */
+
+/* A failed transaction in a session, then the next message. When the
+   server answered (MAIL 451, RCPT 550 for the only recipient, DATA 554,
+   end of data 552), the link stays: RSET (none after the end-of-data reply,
+   which ends the transaction by itself, RFC 5321 4.1.1.4), then the next
+   message on the same connection. When the server hung up at that stage,
+   the next send reconnects; a close before any reply to a transaction
+   whose data had not gone out is an idle drop, retried at once. The strict
+   scripts are the commands the server must see, in order. */
+static void test_session_after_failed_transaction(void)
+{
+    static const int stages[4] = {FS_MAIL, FS_RCPT, FS_DATA, FS_EOD};
+    static const char *const replies[4] = {"451 4.7.1 greylisted\r\n", "550 5.1.1 user unknown\r\n",
+                                           "554 5.3.0 transaction failed\r\n",
+                                           "552 5.3.4 message too big\r\n"};
+    static const smtpmail_result results[4] = {SMTPMAIL_ERR_TEMPORARY, SMTPMAIL_ERR_PERMANENT,
+                                               SMTPMAIL_ERR_PERMANENT, SMTPMAIL_ERR_PERMANENT};
+    int dial, si, how, runs = 0;
+    for (dial = 0; dial < N_DIAL; dial++) {
+        for (si = 0; si < 4; si++) {
+            for (how = 0; how < 2; how++) {
+                const mstep *base;
+                size_t nbase = dialect_steps(dial, &base), n = 0, i, k;
+                int fs = stages[si], at = -1, retry, before = g_failed;
+                step script[40];
+                fake f;
+                smtpmail_session *s = NULL;
+                smtpmail_message m = base_msg();
+                smtpmail_error err;
+                smtpmail_result r;
+                for (k = 0; k < nbase && base[k].fs != fs; k++) {}
+                if (k == nbase) continue; /* no DATA reply of its own with CHUNKING */
+                runs++;
+                /* Open, then message 1 up to the fault. */
+                for (i = 0; i < k; i++) script[n].expect = base[i].expect, script[n++].reply = base[i].reply;
+                at = (int)n;
+                script[n].expect = base[k].expect;
+                script[n++].reply = how ? base[k].reply : replies[si];
+                /* Closed before any reply, nothing of the message sent:
+                   an idle drop, retried on a new connection. */
+                retry = how && fs == FS_MAIL && dial != DIAL_PIPE_CHUNK;
+                if (!how) {
+                    if (fs == FS_MAIL || fs == FS_RCPT)
+                        for (i = k + 1; i < nbase && in_mail_batch(dial, &base[i]); i++)
+                            script[n].expect = base[i].expect, script[n++].reply = batch_reply(fs, &base[i]);
+                    if (fs != FS_EOD) script[n].expect = "RSET", script[n++].reply = OK;
+                } else {
+                    for (i = 0; i < 3; i++) /* connect, greeting, EHLO, AUTH */
+                        script[n].expect = base[i].expect, script[n++].reply = base[i].reply;
+                    if (retry)
+                        for (i = 3; i + 1 < nbase; i++)
+                            script[n].expect = base[i].expect, script[n++].reply = base[i].reply;
+                }
+                /* Message 2, then QUIT at close. */
+                for (i = 3; i + 1 < nbase; i++)
+                    script[n].expect = base[i].expect, script[n++].reply = base[i].reply;
+                script[n].expect = "QUIT", script[n++].reply = BYE;
+
+                fake_init(&f, script, n);
+                f.cfg.username = "user";
+                f.cfg.password = "pass";
+                if (how) f.close_at = at;
+                CHECK_RES(smtpmail_session_open(&f.cfg, &s, &err), SMTPMAIL_OK, &err);
+                if (!s) {
+                    fake_free(&f);
+                    continue;
+                }
+                m.subject = "first";
+                r = smtpmail_session_send(s, &m, &err);
+                if (retry) {
+                    CHECK_RES(r, SMTPMAIL_OK, &err);
+                } else if (how) {
+                    CHECK_RES(r, SMTPMAIL_ERR_NETWORK, &err);
+                    CHECK_INT(err.stage, k_fstage[fs].stage);
+                } else {
+                    CHECK_RES(r, results[si], &err);
+                    CHECK_INT(err.stage, k_fstage[fs].stage);
+                    CHECK_INT(err.reply_code, atoi(replies[si]));
+                }
+                m.subject = "second";
+                CHECK_RES(smtpmail_session_send(s, &m, &err), SMTPMAIL_OK, &err);
+                smtpmail_session_close(s);
+                CHECK(fake_done(&f));
+                CHECK_INT(f.connects, how ? 2 : 1);
+                CHECK_INT(f.closes, f.connects);
+                CHECK_INT(f.after_quit, 0);
+                CHECK_INT(f.n_msgs, retry ? 2 : 1);
+                if (f.n_msgs >= 1) CHECK(contains(&f.msgs[f.n_msgs - 1], "\r\nSubject: second\r\n"));
+                if (retry && f.n_msgs == 2) CHECK(contains(&f.msgs[0], "\r\nSubject: first\r\n"));
+                if (g_failed != before)
+                    printf("    (%s, %s at %s)\n", k_dial_name[dial],
+                           how ? "connection closed" : results[si] == SMTPMAIL_ERR_TEMPORARY ? "4xx" : "5xx",
+                           k_fstage[fs].name);
+                fake_free(&f);
+            }
+        }
+    }
+    CHECK_INT(runs, 2 * (4 + 3 + 4));
+}
+
+/* >>allocator ------------------------------------------------------------- */
+
+/* The counting allocator behind hooks.alloc/free: counts the calls, makes
+   the fail_at-th fail, keeps the live bytes, and before each free searches
+   the block for the secrets (the library must have wiped its copies). */
+typedef union mem_hdr {
+    size_t size;
+    void *p;
+    double d;
+    long double ld;
+    long l;
+} mem_hdr;
+
+#define MAX_SECRETS 8
+
+typedef struct counting {
+    long calls;         /* alloc calls */
+    long fail_at;       /* this call (1-based) returns NULL; 0 none */
+    long live_blocks;
+    size_t live_bytes, peak_bytes;
+    const char *secret[MAX_SECRETS];
+    size_t secret_len[MAX_SECRETS];
+    const char *secret_name[MAX_SECRETS];
+    size_t n_secrets;
+    int unwiped;        /* blocks freed with a secret still in them */
+    char unwiped_note[160];
+} counting;
+
+/* memmem for C99, with an explicit needle length (secrets may hold NUL). */
+static int has_bytes(const void *hay, size_t n, const void *needle, size_t k)
+{
+    const char *h = (const char *)hay;
+    size_t i;
+    if (k == 0 || k > n) return 0;
+    for (i = 0; i <= n - k; i++)
+        if (h[i] == *(const char *)needle && memcmp(h + i, needle, k) == 0) return 1;
+    return 0;
+}
+
+static void *count_alloc(size_t size, void *user_data)
+{
+    counting *c = ((fake *)user_data)->mem;
+    mem_hdr *h;
+    c->calls++;
+    if (c->fail_at && c->calls == c->fail_at) return NULL;
+    h = (mem_hdr *)xmalloc(sizeof *h + size);
+    h->size = size;
+    memset(h + 1, 0xA7, size); /* no help from zeroed memory */
+    c->live_blocks++;
+    c->live_bytes += size;
+    if (c->live_bytes > c->peak_bytes) c->peak_bytes = c->live_bytes;
+    return h + 1;
+}
+
+static void count_free(void *ptr, void *user_data)
+{
+    counting *c = ((fake *)user_data)->mem;
+    mem_hdr *h = (mem_hdr *)ptr - 1;
+    size_t i;
+    for (i = 0; i < c->n_secrets; i++) {
+        if (!has_bytes(ptr, h->size, c->secret[i], c->secret_len[i])) continue;
+        if (!c->unwiped++)
+            snprintf(c->unwiped_note, sizeof c->unwiped_note, "%s in a freed block of %lu bytes",
+                     c->secret_name[i], (unsigned long)h->size);
+    }
+    c->live_blocks--;
+    c->live_bytes -= h->size;
+    memset(ptr, 0xDD, h->size); /* a use after free reads garbage */
+    free(h);
+}
+
+/* Counters to zero; the secrets stay. */
+static void use_counting(fake *f, counting *c, long fail_at)
+{
+    c->calls = c->live_blocks = 0;
+    c->live_bytes = c->peak_bytes = 0;
+    c->unwiped = 0;
+    c->unwiped_note[0] = '\0';
+    c->fail_at = fail_at;
+    f->mem = c;
+    f->hooks.alloc = count_alloc;
+    f->hooks.free = count_free;
+}
+
+/* A file name under $TMPDIR (or /tmp) that does not exist yet. */
+static void temp_path(char *out, size_t cap, const char *tag)
+{
+    static unsigned counter;
+    const char *dir = getenv("TMPDIR");
+    unsigned long mix = (unsigned long)time(NULL) ^ (unsigned long)clock() ^
+                        (unsigned long)(uintptr_t)&counter;
+    if (!dir || !dir[0]) dir = "/tmp";
+    for (;;) {
+        FILE *fp;
+        snprintf(out, cap, "%s/smtpmail_%s_%lx_%u.bin", dir, tag, mix & 0xFFFFFFul, counter++);
+        if (!(fp = fopen(out, "rb"))) return;
+        fclose(fp);
+    }
+}
+
+/* A message bigger than SMTPMAIL_SEND_BUFFER (so it streams), with a file
+   attachment (read in chunks through an allocated buffer) and one in
+   memory. The file's path goes into path[]; the caller removes it. */
+static unsigned char k_mem_att[6000];
+
+static int big_message(smtpmail_message *m, smtpmail_attachment att[2], char *path, size_t cap)
+{
+    FILE *fp;
+    size_t i;
+    temp_path(path, cap, "alloc");
+    fp = fopen(path, "wb");
+    if (!fp) return 0;
+    for (i = 0; i < 12000; i++) fputc((int)((i * 7u + 3u) & 0xFF), fp);
+    if (fclose(fp) != 0) return 0;
+    for (i = 0; i < sizeof k_mem_att; i++) k_mem_att[i] = (unsigned char)(i * 13u);
+    memset(att, 0, 2 * sizeof *att);
+    att[0].path = path;
+    att[0].filename = "ticks.bin";
+    att[1].data = k_mem_att;
+    att[1].data_len = sizeof k_mem_att;
+    att[1].filename = "chart.bin";
+    *m = base_msg();
+    m->attachments = att;
+    m->attachment_count = 2;
+    return 1;
+}
+
+/* >>secrets --------------------------------------------------------------- */
+
+#define SECRET_USER "bot@example.com"
+#define SECRET_PASS "Tr0ub4dor&3-s3cr3t"
+#define SECRET_TOKEN "ya29.a0AfB_byC-T0KEN-9zQ"
+
+/* The secrets in every form that goes on the wire. */
+typedef struct secrets {
+    buf plain_b64, login_b64, xoauth_b64;
+} secrets;
+
+static void secrets_init(secrets *z, counting *mem)
+{
+    static const char plain[] = "\0" SECRET_USER "\0" SECRET_PASS;
+    static const char xoauth[] = "user=" SECRET_USER "\001auth=Bearer " SECRET_TOKEN "\001\001";
+    memset(z, 0, sizeof *z);
+    b64_encode(plain, sizeof plain - 1, &z->plain_b64);
+    b64_encode(SECRET_PASS, strlen(SECRET_PASS), &z->login_b64);
+    b64_encode(xoauth, sizeof xoauth - 1, &z->xoauth_b64);
+    memset(mem, 0, sizeof *mem);
+    mem->secret[0] = SECRET_PASS, mem->secret_name[0] = "the password";
+    mem->secret[1] = SECRET_TOKEN, mem->secret_name[1] = "the token";
+    mem->secret[2] = z->plain_b64.data, mem->secret_name[2] = "base64 of AUTH PLAIN";
+    mem->secret[3] = z->login_b64.data, mem->secret_name[3] = "base64 of the password (LOGIN)";
+    mem->secret[4] = z->xoauth_b64.data, mem->secret_name[4] = "base64 of XOAUTH2";
+    for (mem->n_secrets = 0; mem->n_secrets < 5; mem->n_secrets++)
+        mem->secret_len[mem->n_secrets] = strlen(mem->secret[mem->n_secrets]);
+}
+
+static void secrets_free(secrets *z)
+{
+    buf_free(&z->plain_b64), buf_free(&z->login_b64), buf_free(&z->xoauth_b64);
+}
+
+/* Every allocation of a full smtpmail_send (plaintext, AUTH PLAIN, a file
+   and an in-memory attachment, streamed), then the same send with the
+   N-th allocation failing, for every N: SMTPMAIL_ERR_NO_MEMORY (or OK once
+   N is past the count), nothing live afterwards, nothing delivered, and
+   no freed block still holding the password (the error paths wipe too). */
+static void test_countdown_allocator_send(void)
+{
+    static const char *const ehlos[2] = {EHLO_BARE, EHLO_ALL};
+    fake f;
+    counting mem;
+    smtpmail_message m;
+    smtpmail_attachment att[2];
+    smtpmail_error err;
+    smtpmail_result r;
+    char path[300];
+    buf want = {0};
+    secrets z;
+    long total, n;
+    int e;
+    if (!CHECK(big_message(&m, att, path, sizeof path))) return;
+    secrets_init(&z, &mem);
+    for (e = 0; e < 2; e++) {
+        fake_init(&f, NULL, 0);
+        f.responder = 1;
+        f.r_ehlo = ehlos[e];
+        f.cfg.username = SECRET_USER;
+        f.cfg.password = SECRET_PASS;
+        expected_message(&f, &m, &want); /* with malloc, before counting */
+        CHECK(want.len > SMTPMAIL_SEND_BUFFER);
+        use_counting(&f, &mem, 0);
+        CHECK_RES(fake_send_msg(&f, &m, &err), SMTPMAIL_OK, &err);
+        CHECK_INT(f.n_msgs, 1);
+        CHECK(f.n_msgs == 1 && f.msgs[0].len == want.len && strcmp(f.msgs[0].data, want.data) == 0);
+        CHECK(!sent_cmd(&f, "BDAT")); /* too big for BDAT: streamed after DATA */
+        total = mem.calls;
+        /* The session, the AUTH line, a read buffer for the trial
+           rendering and one for the streamed one. */
+        CHECK(total >= 4);
+        CHECK_INT(mem.live_blocks, 0);
+        CHECK_INT(mem.live_bytes, 0);
+        fake_free(&f);
+        for (n = 1; n <= total + 1; n++) {
+            int before = g_failed;
+            fake_init(&f, NULL, 0);
+            f.responder = 1;
+            f.r_ehlo = ehlos[e];
+            f.cfg.username = SECRET_USER;
+            f.cfg.password = SECRET_PASS;
+            use_counting(&f, &mem, n);
+            r = fake_send_msg(&f, &m, &err);
+            if (n <= total) {
+                CHECK_RES(r, SMTPMAIL_ERR_NO_MEMORY, &err);
+                CHECK_INT(err.result, SMTPMAIL_ERR_NO_MEMORY);
+                CHECK_INT(f.n_msgs, 0);
+            } else {
+                CHECK_RES(r, SMTPMAIL_OK, &err);
+                CHECK_INT(f.n_msgs, 1);
+            }
+            CHECK_INT(mem.live_blocks, 0);
+            CHECK_INT(mem.live_bytes, 0);
+            if (!CHECK_INT(mem.unwiped, 0)) note("first", mem.unwiped_note);
+            CHECK_INT(f.closes, f.connects);
+            CHECK_INT(f.unexpected, 0);
+            if (g_failed != before)
+                printf("    (allocation %ld of %ld fails; %s)\n", n, total,
+                       e ? "PIPELINING+CHUNKING" : "no PIPELINING");
+            fake_free(&f);
+        }
+    }
+    remove(path);
+    buf_free(&want);
+    secrets_free(&z);
+}
+
+/* The same for a session: open, two sends, close. Exactly one call sees
+   the failure (NO_MEMORY) and the others succeed; a send that failed
+   half-way leaves a session that reconnects for the next one. */
+static void test_countdown_allocator_session(void)
+{
+    fake f;
+    counting mem;
+    smtpmail_message m;
+    smtpmail_attachment att[2];
+    smtpmail_session *s;
+    smtpmail_error err;
+    smtpmail_result r[3];
+    char path[300];
+    secrets z;
+    long total = 0, n;
+    int i;
+    if (!CHECK(big_message(&m, att, path, sizeof path))) return;
+    secrets_init(&z, &mem);
+    for (n = 0; n <= total + 1; n++) {
+        int before = g_failed, failed = 0, sent = 0;
+        fake_init(&f, NULL, 0);
+        f.responder = 1;
+        f.r_ehlo = EHLO_ALL;
+        f.cfg.username = SECRET_USER;
+        f.cfg.password = SECRET_PASS;
+        use_counting(&f, &mem, n);
+        s = NULL;
+        r[1] = r[2] = SMTPMAIL_OK;
+        r[0] = smtpmail_session_open(&f.cfg, &s, &err);
+        if (r[0] == SMTPMAIL_OK && s) {
+            for (i = 1; i <= 2; i++) {
+                r[i] = smtpmail_session_send(s, &m, &err);
+                if (r[i] == SMTPMAIL_OK) sent++;
+            }
+            smtpmail_session_close(s);
+        } else {
+            CHECK(s == NULL);
+        }
+        for (i = 0; i < 3; i++) {
+            if (r[i] == SMTPMAIL_OK) continue;
+            failed++;
+            CHECK_RES(r[i], SMTPMAIL_ERR_NO_MEMORY, &err);
+        }
+        if (n == 0) {
+            total = mem.calls; /* the counting run */
+            CHECK(total >= 6);
+        }
+        CHECK_INT(failed, n >= 1 && n <= total);
+        CHECK_INT(f.n_msgs, sent);
+        CHECK_INT(mem.live_blocks, 0);
+        CHECK_INT(mem.live_bytes, 0);
+        if (!CHECK_INT(mem.unwiped, 0)) note("first", mem.unwiped_note);
+        CHECK_INT(f.closes, f.connects);
+        CHECK_INT(f.unexpected, 0);
+        if (g_failed != before) printf("    (allocation %ld of %ld fails)\n", n, total);
+        fake_free(&f);
+    }
+    remove(path);
+    secrets_free(&z);
+}
+
+/* No secret in text[0..len): "what" names it in the report. */
+static int no_secret_in(const counting *mem, const char *what, const char *text, size_t len)
+{
+    size_t i;
+    int ok = 1;
+    for (i = 0; i < mem->n_secrets; i++) {
+        if (!has_bytes(text, len, mem->secret[i], mem->secret_len[i])) continue;
+        ok = 0;
+        if (g_printed <= 30) printf("    note: %s found in %s\n", mem->secret_name[i], what);
+    }
+    return ok;
+}
+
+/* Remembers what a failed call put in err, for the secrets check. */
+static void keep_err(buf *seen, const smtpmail_error *err)
+{
+    buf_str(seen, err->message), buf_str(seen, "\n");
+    buf_str(seen, err->server_text), buf_str(seen, "\n");
+    buf_str(seen, err->field), buf_str(seen, "\n");
+}
+
+enum { SEC_PLAIN, SEC_LOGIN, SEC_XOAUTH2 };
+
+static void secrets_config(fake *f, int mech)
+{
+    f->responder = 1;
+    f->r_ehlo = "250-mx.test\r\n250-PIPELINING\r\n250-CHUNKING\r\n250 AUTH LOGIN PLAIN XOAUTH2\r\n";
+    f->cfg.username = SECRET_USER;
+    if (mech == SEC_XOAUTH2) {
+        f->cfg.oauth2_token = SECRET_TOKEN;
+    } else {
+        f->cfg.password = SECRET_PASS;
+        f->cfg.auth = mech == SEC_LOGIN ? SMTPMAIL_AUTH_LOGIN : SMTPMAIL_AUTH_PLAIN;
+    }
+}
+
+/* Full runs with AUTH PLAIN, LOGIN and XOAUTH2: a session (open, two
+   sends, close), a one-shot send, refused credentials and a refused
+   recipient. The credentials went on the wire (so the search strings are
+   right), yet not one log line, error message or server text holds the
+   password, the token or their base64 forms; and the allocator finds none
+   of them in a block the library frees (the session, the AUTH buffers). */
+static void test_secrets_never_shown_and_wiped(void)
+{
+    static const char *const names[3] = {"AUTH PLAIN", "AUTH LOGIN", "AUTH XOAUTH2"};
+    secrets z;
+    counting mem;
+    fake f;
+    smtpmail_session *s;
+    smtpmail_message m = base_msg();
+    smtpmail_error err;
+    buf seen = {0};
+    int mech, run;
+    secrets_init(&z, &mem);
+    for (mech = 0; mech < 3; mech++) {
+        for (run = 0; run < 4; run++) {
+            int before = g_failed;
+            const buf *wire = mech == SEC_PLAIN ? &z.plain_b64 : mech == SEC_LOGIN ? &z.login_b64 : &z.xoauth_b64;
+            fake_init(&f, NULL, 0);
+            secrets_config(&f, mech);
+            use_counting(&f, &mem, 0);
+            mem.unwiped = 0;
+            buf_clear(&seen);
+            if (run == 0) { /* a session */
+                s = NULL;
+                CHECK_RES(smtpmail_session_open(&f.cfg, &s, &err), SMTPMAIL_OK, &err);
+                CHECK_RES(smtpmail_session_send(s, &m, &err), SMTPMAIL_OK, &err);
+                CHECK_RES(smtpmail_session_send(s, &m, &err), SMTPMAIL_OK, &err);
+                smtpmail_session_close(s);
+                CHECK_INT(f.n_msgs, 2);
+            } else if (run == 1) { /* one-shot */
+                CHECK_RES(fake_send_msg(&f, &m, &err), SMTPMAIL_OK, &err);
+                CHECK_INT(f.n_msgs, 1);
+            } else if (run == 2) { /* refused credentials */
+                f.r_auth = "535 5.7.8 Username and Password not accepted\r\n";
+                CHECK_RES(fake_send_msg(&f, &m, &err), SMTPMAIL_ERR_AUTH, &err);
+                keep_err(&seen, &err);
+                s = (smtpmail_session *)&f;
+                CHECK_RES(smtpmail_session_open(&f.cfg, &s, &err), SMTPMAIL_ERR_AUTH, &err);
+                CHECK(s == NULL);
+                keep_err(&seen, &err);
+            } else { /* a refused recipient in a session */
+                f.r_rcpt = "550 5.1.1 <trader@example.com>: user unknown\r\n";
+                s = NULL;
+                CHECK_RES(smtpmail_session_open(&f.cfg, &s, &err), SMTPMAIL_OK, &err);
+                CHECK_RES(smtpmail_session_send(s, &m, &err), SMTPMAIL_ERR_PERMANENT, &err);
+                keep_err(&seen, &err);
+                smtpmail_session_close(s);
+            }
+            CHECK(has_bytes(f.sent.data, f.sent.len, wire->data, wire->len));
+            CHECK(sent_cmd(&f, names[mech]));
+            CHECK(contains(&f.log, "<redacted>"));
+            CHECK(no_secret_in(&mem, "the log", f.log.data, f.log.len));
+            CHECK(no_secret_in(&mem, "an error", seen.data, seen.len));
+            if (!CHECK_INT(mem.unwiped, 0)) note("first", mem.unwiped_note);
+            CHECK_INT(mem.live_blocks, 0);
+            CHECK(mem.calls >= 2); /* the session and the AUTH line at least */
+            if (g_failed != before) printf("    (%s, run %d)\n", names[mech], run);
+            fake_free(&f);
+        }
+    }
+    buf_free(&seen);
+    secrets_free(&z);
+}
+
+/* A server that repeats the client's line in its refusal (some do, in
+   "unrecognized command" replies): the credentials it echoes are still
+   the user's secret, and must not reach the log or err. */
+static void test_secrets_echoed_by_server(void)
+{
+    secrets z;
+    counting mem;
+    fake f;
+    smtpmail_message m = base_msg();
+    smtpmail_error err;
+    buf reply = {0}, seen = {0};
+    secrets_init(&z, &mem);
+    buf_str(&reply, "535 5.7.8 authentication failed: AUTH PLAIN ");
+    buf_str(&reply, z.plain_b64.data);
+    buf_str(&reply, "\r\n");
+    fake_init(&f, NULL, 0);
+    secrets_config(&f, SEC_PLAIN);
+    f.r_auth = reply.data;
+    use_counting(&f, &mem, 0);
+    CHECK_RES(fake_send_msg(&f, &m, &err), SMTPMAIL_ERR_AUTH, &err);
+    keep_err(&seen, &err);
+    CHECK(no_secret_in(&mem, "the log", f.log.data, f.log.len));
+    CHECK(no_secret_in(&mem, "an error", seen.data, seen.len));
+    if (!CHECK_INT(mem.unwiped, 0)) note("first", mem.unwiped_note);
+    CHECK_INT(mem.live_blocks, 0);
+    fake_free(&f);
+    buf_free(&reply), buf_free(&seen);
+    secrets_free(&z);
+}
+
 static const test_case k_tests[] = {
     T(chunking_one_round_trip),
     T(chunking_one_recipient_one_batch),
@@ -2571,6 +3536,13 @@ static const test_case k_tests[] = {
     T(config_url_error_hides_password),
     T(message_error_no_connect),
     T(connect_failures),
+    T(fault_matrix),
+    T(pipelined_no_recipient_accepted),
+    T(session_after_failed_transaction),
+    T(countdown_allocator_send),
+    T(countdown_allocator_session),
+    T(secrets_never_shown_and_wiped),
+    T(secrets_echoed_by_server),
 };
 
 int main(int argc, char **argv)
