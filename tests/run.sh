@@ -94,6 +94,13 @@ else
     bad "real SMTP servers: $B/smtpmail-send missing"
 fi
 
+echo "== socket faults: tests/faultd.py misbehaves on purpose, on loopback"
+if [ -x $B/smtpmail-send ]; then
+    suite "socket faults" "$PYTHON" tests/fault_socket.py "$B"
+else
+    bad "socket faults: $B/smtpmail-send missing"
+fi
+
 [ -n "$failures" ] && printf 'failed:%s\n' "$failures"
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]
