@@ -3801,7 +3801,7 @@ fail:
     return r;
 }
 
-/* >>config ---------------------------------------------------------------- */
+/* >>settings -------------------------------------------------------------- */
 
 /* Providers by the sender's domain (or by name in config.url). */
 static const struct {
@@ -4100,46 +4100,6 @@ static smtpmail_result smtpmail__send(smtpmail_session *s, const smtpmail_messag
     }
 }
 
-/* >>public (sending) ------------------------------------------------------ */
-
-SMTPMAIL_API smtpmail_result smtpmail_session_open(const smtpmail_config *cfg, smtpmail_session **out,
-                                                   smtpmail_error *err)
-{
-    if (!out) return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, "out", "out is NULL");
-    *out = NULL;
-    if (!cfg) return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, "config", "config is NULL");
-    return smtpmail__open(cfg, NULL, out, err);
-}
-
-SMTPMAIL_API smtpmail_result smtpmail_session_send(smtpmail_session *s, const smtpmail_message *msg,
-                                                   smtpmail_error *err)
-{
-    if (!s) return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, "session", "session is NULL");
-    smtpmail__deadline(s);
-    s->fresh = 0;
-    return smtpmail__send(s, msg, 0, err);
-}
-
-SMTPMAIL_API void smtpmail_session_close(smtpmail_session *s)
-{
-    if (s) smtpmail__deadline(s);
-    smtpmail__session_free(s, 1);
-}
-
-SMTPMAIL_API smtpmail_result smtpmail_send(const smtpmail_config *cfg, const smtpmail_message *msg,
-                                           smtpmail_error *err)
-{
-    smtpmail_session *s = NULL;
-    smtpmail_result r;
-    if (!cfg) return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, "config", "config is NULL");
-    /* The message first: a bad one costs no connection. */
-    if ((r = smtpmail__check(msg, err)) != 0) return r;
-    if ((r = smtpmail__open(cfg, msg->from.addr, &s, err)) != 0) return r;
-    r = smtpmail__send(s, msg, 1, err);
-    smtpmail__session_free(s, 1);
-    return r;
-}
-
 /* >>public ---------------------------------------------------------------- */
 
 SMTPMAIL_API const char *smtpmail_result_str(smtpmail_result result)
@@ -4375,6 +4335,46 @@ SMTPMAIL_API smtpmail_result smtpmail_header_encode(const char *name, const char
     smtpmail__hdr_unstructured(&h, value, SMTPMAIL__FOLD);
     smtpmail__hdr_end(&h);
     return smtpmail__out_direct_end(&o, (smtpmail_result)o.result, dst_len, err);
+}
+
+/* Sending. */
+
+SMTPMAIL_API smtpmail_result smtpmail_session_open(const smtpmail_config *cfg, smtpmail_session **out,
+                                                   smtpmail_error *err)
+{
+    if (!out) return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, "out", "out is NULL");
+    *out = NULL;
+    if (!cfg) return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, "config", "config is NULL");
+    return smtpmail__open(cfg, NULL, out, err);
+}
+
+SMTPMAIL_API smtpmail_result smtpmail_session_send(smtpmail_session *s, const smtpmail_message *msg,
+                                                   smtpmail_error *err)
+{
+    if (!s) return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, "session", "session is NULL");
+    smtpmail__deadline(s);
+    s->fresh = 0;
+    return smtpmail__send(s, msg, 0, err);
+}
+
+SMTPMAIL_API void smtpmail_session_close(smtpmail_session *s)
+{
+    if (s) smtpmail__deadline(s);
+    smtpmail__session_free(s, 1);
+}
+
+SMTPMAIL_API smtpmail_result smtpmail_send(const smtpmail_config *cfg, const smtpmail_message *msg,
+                                           smtpmail_error *err)
+{
+    smtpmail_session *s = NULL;
+    smtpmail_result r;
+    if (!cfg) return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, "config", "config is NULL");
+    /* The message first: a bad one costs no connection. */
+    if ((r = smtpmail__check(msg, err)) != 0) return r;
+    if ((r = smtpmail__open(cfg, msg->from.addr, &s, err)) != 0) return r;
+    r = smtpmail__send(s, msg, 1, err);
+    smtpmail__session_free(s, 1);
+    return r;
 }
 
 #endif /* SMTPMAIL_IMPLEMENTATION */
