@@ -6,6 +6,7 @@
 #   make sanitize  the whole suite built with AddressSanitizer + UBSan
 #   make valgrind  the whole suite under valgrind memcheck
 #   make symbols   check that only smtpmail_ names are exported
+#   make fuzz      each libFuzzer target for FUZZ_SECONDS (60)
 #   make clean
 
 CC      ?= cc
@@ -30,7 +31,7 @@ TESTS    := $(BUILD)/test_main $(BUILD)/test_smtp $(BUILD)/real_send \
             $(BUILD)/test_main_clang $(BUILD)/test_smtp_clang $(BUILD)/thread_test \
             $(BUILD)/cpp_test $(BUILD)/link_test $(BUILD)/link_impl.o $(BUILD)/quick_start
 
-.PHONY: all examples tests test demo deps sanitize valgrind symbols clean
+.PHONY: all examples tests test demo deps sanitize valgrind symbols clean fuzz fuzz-smoke
 all: $(BUILD)/smtpmail-send
 examples: $(EXAMPLES)
 tests: $(TESTS)
@@ -108,3 +109,28 @@ symbols: $(BUILD)/link_impl.o
 
 clean:
 	rm -rf $(BUILD)
+
+# >>fuzz: libFuzzer targets (clang), one C file each in tests/fuzz/, seeds in
+# tests/fuzz/corpus/<target>/.
+#   make fuzz [FUZZ_SECONDS=60]  each target fuzzes FUZZ_SECONDS on a copy of
+#                                its seeds in $(BUILD)/fuzz/corpus-<target>;
+#                                one summary line each; any crash fails
+#   make fuzz-smoke              each target replays its seeds (make test)
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := fuzz_reply fuzz_ehlo fuzz_url fuzz_encoders fuzz_mime
+FUZZ_BINS    := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/%)
+FUZZ_FLAGS   := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+                -fno-omit-frame-pointer
+.PHONY: fuzz fuzz-smoke
+
+$(BUILD)/fuzz:
+	@mkdir -p $@
+
+$(FUZZ_BINS): $(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.h smtpmail.h | $(BUILD)/fuzz
+	$(CLANG) -std=c99 -D_POSIX_C_SOURCE=200112L $(WARN) $(FUZZ_FLAGS) -I. $< -o $@ $(TLS_LIBS)
+
+fuzz: $(FUZZ_BINS)
+	@sh tests/fuzz/run.sh fuzz $(BUILD)/fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+fuzz-smoke: $(FUZZ_BINS)
+	@sh tests/fuzz/run.sh smoke $(BUILD)/fuzz $(FUZZ_TARGETS)

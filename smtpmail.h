@@ -3189,8 +3189,9 @@ static void smtpmail__parse_ehlo_line(smtpmail_session *s, const char *t)
 }
 
 /* A server that echoes what it was sent at AUTH must not get the
-   credentials into the log or an error: the password, the token and any
-   long base64 run (how AUTH sends them) are masked in place. */
+   credentials into the log or an error: the password, the token, and any
+   base64 run of 16 or more characters with a digit, '+', '/' or '=' in it
+   (how AUTH sends them; ordinary words stay readable) are masked in place. */
 static void smtpmail__mask(char *line, size_t len, const char *secret)
 {
     size_t n = secret ? strlen(secret) : 0, i;
@@ -3207,8 +3208,11 @@ static void smtpmail__scrub(smtpmail_session *s, char *line, size_t len)
     smtpmail__mask(line, len, s->pass);
     smtpmail__mask(line, len, s->cfg.oauth2_token);
     while (i < len) {
-        for (j = i; j < len && (smtpmail__b64_value((unsigned char)line[j]) >= 0 || line[j] == '='); j++) {}
-        if (j - i >= 12) memset(line + i, '*', j - i);
+        int coded = 0;
+        for (j = i; j < len && (smtpmail__b64_value((unsigned char)line[j]) >= 0 || line[j] == '='); j++)
+            if ((line[j] >= '0' && line[j] <= '9') || line[j] == '+' || line[j] == '/' || line[j] == '=')
+                coded = 1;
+        if (j - i >= 16 && coded) memset(line + i, '*', j - i);
         i = j + 1;
     }
 }
@@ -3863,6 +3867,16 @@ static int smtpmail__pct_decode(char *dst, size_t cap, const char *src, size_t l
     return 0;
 }
 
+/* A host name or address as it goes to the resolver, SNI and messages:
+   printable ASCII without spaces, quotes, brackets or backslashes. */
+static int smtpmail__host_ok(const char *h)
+{
+    if (!h[0]) return 0;
+    for (; *h; h++)
+        if ((unsigned char)*h <= 32 || (unsigned char)*h >= 127 || strchr("\"<>\\", *h)) return 0;
+    return 1;
+}
+
 /* smtps://user:pass@host:port, smtp://..., smtp+plain://... */
 static smtpmail_result smtpmail__parse_url(smtpmail_session *s, const char *url, smtpmail_error *err)
 {
@@ -3908,7 +3922,7 @@ static smtpmail_result smtpmail__parse_url(smtpmail_session *s, const char *url,
         memcpy(s->host, auth, (size_t)(q - auth));
         s->host[q - auth] = '\0';
     }
-    if (!s->host[0] || strpbrk(s->host, " \t\"<>\\"))
+    if (!smtpmail__host_ok(s->host))
         return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, "config.url", "config.url: bad host");
     if (q < end && *q == ':') {
         unsigned long port = 0;
@@ -3962,7 +3976,12 @@ static smtpmail_result smtpmail__configure(smtpmail_session *s, const smtpmail_c
     /* An empty string counts as not set, so that getenv() of an empty
        variable does not override the URL's password with nothing. */
     if (cfg->url && cfg->url[0] && (r = smtpmail__parse_url(s, cfg->url, err)) != 0) return r;
-    if (cfg->host && cfg->host[0]) smtpmail__copy(s->host, sizeof s->host, cfg->host);
+    if (cfg->host && cfg->host[0]) {
+        if (!smtpmail__host_ok(cfg->host))
+            return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, "config.host",
+                                  "config.host must be printable ASCII without spaces");
+        smtpmail__copy(s->host, sizeof s->host, cfg->host);
+    }
     if (cfg->port) s->port = cfg->port;
     if (cfg->username && cfg->username[0]) smtpmail__copy(s->user, sizeof s->user, cfg->username);
     else if (!s->user[0] && default_user) smtpmail__copy(s->user, sizeof s->user, default_user);

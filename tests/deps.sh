@@ -20,6 +20,23 @@ need openssl openssl
 /usr/bin/python3 -c 'import aiosmtpd' >/dev/null 2>&1 || missing="$missing python3-aiosmtpd"
 [ -f /usr/include/mbedtls/ssl.h ] || missing="$missing libmbedtls-dev"
 
+# libFuzzer's runtime for the fuzz targets: clang alone (no recommends)
+# lacks it. A tiny link test says whether it is there.
+if command -v clang >/dev/null 2>&1; then
+    tmp=$(mktemp -d)
+    printf '%s\n' '#include <stddef.h>' '#include <stdint.h>' \
+        'int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n);' \
+        'int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n) { (void)d; (void)n; return 0; }' \
+        >"$tmp/f.c"
+    if ! clang -fsanitize=fuzzer,address,undefined "$tmp/f.c" -o "$tmp/f" >/dev/null 2>&1; then
+        v=$(clang --version | sed -n 's/.*clang version \([0-9]*\).*/\1/p' | head -n 1)
+        missing="$missing libclang-rt-${v:-14}-dev"
+    fi
+    rm -rf "$tmp"
+elif apt-cache show libclang-rt-dev >/dev/null 2>&1; then
+    missing="$missing libclang-rt-dev" # Debian 12: with clang, its runtime
+fi
+
 [ -z "$missing" ] && exit 0
 
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

@@ -101,6 +101,13 @@ else
     bad "socket faults: $B/smtpmail-send missing"
 fi
 
+echo "== fuzz targets over their seed corpora (clang, libFuzzer; make fuzz fuzzes)"
+if command -v clang >/dev/null 2>&1; then
+    run "fuzz targets replay their seeds" $MAKE --no-print-directory -s BUILD="$B" fuzz-smoke
+else
+    echo "skip fuzz targets: no clang"
+fi
+
 [ -n "$failures" ] && printf 'failed:%s\n' "$failures"
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]
