@@ -11,6 +11,7 @@
 #define SMTPMAIL_TESTS_CHECK_H
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char *g_test = "";
@@ -63,6 +64,36 @@ static int check_str_(const char *got, const char *want, const char *expr, const
     return ok;
 }
 #define CHECK_STR(got, want) check_str_((got), (want), #got " == " #want, __FILE__, __LINE__)
+
+/* malloc that ends the run when it fails. */
+static void *xmalloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+    if (!p) {
+        printf("out of memory in the test runner\n");
+        exit(2);
+    }
+    return p;
+}
+
+/* Appends p[0..n) to a growable, always NUL-terminated byte array: the one
+   growth rule of the tests' buffers. */
+static void grow_put(char **data, size_t *len, size_t *cap, const void *p, size_t n)
+{
+    if (*len + n + 1 > *cap) {
+        size_t nc = *cap ? *cap : 256;
+        char *d;
+        while (nc < *len + n + 1) nc *= 2;
+        d = (char *)xmalloc(nc);
+        if (*data) memcpy(d, *data, *len);
+        free(*data);
+        *data = d;
+        *cap = nc;
+    }
+    if (n) memcpy(*data + *len, p, n);
+    *len += n;
+    (*data)[*len] = '\0';
+}
 
 typedef struct test_case {
     const char *name;

@@ -19,16 +19,6 @@
 
 /* >>helpers --------------------------------------------------------------- */
 
-static void *xmalloc(size_t n)
-{
-    void *p = malloc(n ? n : 1);
-    if (!p) {
-        printf("out of memory in the test runner\n");
-        exit(2);
-    }
-    return p;
-}
-
 /* A growable NUL-terminated byte buffer; also the memory sink for
    smtpmail_write_fn, counting calls. Its fail_at-th call (1-based) and every
    later one return fail_with. `sink s = {0};` is empty. */
@@ -40,19 +30,7 @@ typedef struct sink {
 
 static void sink_put(sink *s, const void *p, size_t n)
 {
-    if (s->len + n + 1 > s->cap) {
-        size_t nc = s->cap ? s->cap : 256;
-        char *d;
-        while (nc < s->len + n + 1) nc *= 2;
-        d = (char *)xmalloc(nc);
-        if (s->data) memcpy(d, s->data, s->len);
-        free(s->data);
-        s->data = d;
-        s->cap = nc;
-    }
-    if (n) memcpy(s->data + s->len, p, n);
-    s->len += n;
-    s->data[s->len] = '\0';
+    grow_put(&s->data, &s->len, &s->cap, p, n);
 }
 
 static void sink_str(sink *s, const char *str) { sink_put(s, str, strlen(str)); }

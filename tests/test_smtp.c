@@ -58,16 +58,6 @@ static int check_res_(smtpmail_result got, smtpmail_result want, const smtpmail_
 
 /* >>helpers --------------------------------------------------------------- */
 
-static void *xmalloc(size_t n)
-{
-    void *p = malloc(n ? n : 1);
-    if (!p) {
-        printf("out of memory in the test runner\n");
-        exit(2);
-    }
-    return p;
-}
-
 /* A growable byte buffer, always NUL-terminated. `buf b = {0};` is empty. */
 typedef struct buf {
     char *data;
@@ -76,19 +66,7 @@ typedef struct buf {
 
 static void buf_put(buf *b, const void *p, size_t n)
 {
-    if (b->len + n + 1 > b->cap) {
-        size_t nc = b->cap ? b->cap : 256;
-        char *d;
-        while (nc < b->len + n + 1) nc *= 2;
-        d = (char *)xmalloc(nc);
-        if (b->data) memcpy(d, b->data, b->len);
-        free(b->data);
-        b->data = d;
-        b->cap = nc;
-    }
-    if (n) memcpy(b->data + b->len, p, n);
-    b->len += n;
-    b->data[b->len] = '\0';
+    grow_put(&b->data, &b->len, &b->cap, p, n);
 }
 
 static void buf_str(buf *b, const char *s) { buf_put(b, s, strlen(s)); }
