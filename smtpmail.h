@@ -3624,7 +3624,9 @@ static void smtpmail__rcpt_record(smtpmail_session *s, smtpmail__rcpts *t, const
 static smtpmail_result smtpmail__transaction(smtpmail_session *s, const smtpmail_message *m, int one_shot,
                                              smtpmail_error *err, int *idle_drop)
 {
-    smtpmail__reply mail, data, last, rep;
+    smtpmail__reply mail, data, last, rep, closing;
+    smtpmail_stage closing_stage = SMTPMAIL_STAGE_MAIL;
+    const char *closing_who = NULL;
     smtpmail__rcpts t;
     smtpmail__out o;
     smtpmail__dot dot;
@@ -3638,6 +3640,7 @@ static smtpmail_result smtpmail__transaction(smtpmail_session *s, const smtpmail
     s->data_sent = 0;
     memset(&mail, 0, sizeof mail);
     memset(&data, 0, sizeof data);
+    memset(&closing, 0, sizeof closing);
     memset(&t, 0, sizeof t);
     memset(&o, 0, sizeof o);
     o.direct = 1;
@@ -3700,21 +3703,23 @@ static smtpmail_result smtpmail__transaction(smtpmail_session *s, const smtpmail
                 if (smtpmail__cmd_flush(s) == 0) s->quit_sent = 1;
             }
         }
-        /* A 421 anywhere in the batch: the server is closing (RFC 5321
-           3.8) and the replies after it will not come. That reply is the
-           verdict. */
+        /* A 421 in the batch: the server is closing (RFC 5321 3.8), and
+           the replies after it may never come. If they do, they are judged
+           as usual (the message may still have been accepted); if the link
+           ends instead, the 421 is the verdict, not the lost link. */
         if ((r = smtpmail__read_reply(s, err, SMTPMAIL_STAGE_MAIL, &mail, 0)) != 0) return r;
         *idle_drop = mail.code == 421;
-        if (mail.code == 421) return smtpmail__reply_fail(err, SMTPMAIL_STAGE_MAIL, &mail, NULL);
+        if (mail.code == 421) closing = mail, closing_stage = SMTPMAIL_STAGE_MAIL, closing_who = NULL;
         for (i = 0; i < n_rcpt; i++) {
             a = smtpmail__rcpt(m, i, field, sizeof field);
-            if ((r = smtpmail__read_reply(s, err, SMTPMAIL_STAGE_RCPT, &rep, 0)) != 0) return r;
+            if ((r = smtpmail__read_reply(s, err, SMTPMAIL_STAGE_RCPT, &rep, 0)) != 0) goto batch_lost;
             smtpmail__rcpt_record(s, &t, a, field, &rep);
-            if (rep.code == 421) return smtpmail__reply_fail(err, SMTPMAIL_STAGE_RCPT, &rep, a->addr);
+            if (rep.code == 421 && !closing.code)
+                closing = rep, closing_stage = SMTPMAIL_STAGE_RCPT, closing_who = a->addr;
         }
         if (in_batch &&
             (r = smtpmail__read_reply(s, err, bdat ? SMTPMAIL_STAGE_END_OF_DATA : SMTPMAIL_STAGE_DATA, &data, 0)) != 0)
-            return r;
+            goto batch_lost;
         if (mail.code < 200 || mail.code > 299) {
             r = smtpmail__reply_fail(err, SMTPMAIL_STAGE_MAIL, &mail, NULL);
             goto fail;
@@ -3790,6 +3795,10 @@ final:
     /* The one place success is decided: a 2xx to the end of the message. */
     if (last.code < 200 || last.code > 299) return smtpmail__reply_fail(err, SMTPMAIL_STAGE_END_OF_DATA, &last, NULL);
     return SMTPMAIL_OK;
+
+batch_lost:
+    if (closing.code) return smtpmail__reply_fail(err, closing_stage, &closing, closing_who);
+    return r;
 
 fail:
     /* A failed transaction: RSET (RFC 5321 4.1.1.5) so that the session
