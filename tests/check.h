@@ -10,9 +10,11 @@
 #ifndef SMTPMAIL_TESTS_CHECK_H
 #define SMTPMAIL_TESTS_CHECK_H
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static const char *g_test = "";
 static int g_failed;  /* failed checks in the current test */
@@ -93,6 +95,22 @@ static void grow_put(char **data, size_t *len, size_t *cap, const void *p, size_
     if (n) memcpy(*data + *len, p, n);
     *len += n;
     (*data)[*len] = '\0';
+}
+
+/* A file name under $TMPDIR (or /tmp) that does not exist yet. */
+static void temp_path(char *out, size_t cap, const char *tag)
+{
+    static unsigned counter;
+    const char *dir = getenv("TMPDIR");
+    unsigned long mix = (unsigned long)time(NULL) ^ (unsigned long)clock() ^
+                        (unsigned long)(uintptr_t)&counter;
+    if (!dir || !dir[0]) dir = "/tmp";
+    for (;;) {
+        FILE *f;
+        snprintf(out, cap, "%s/smtpmail_%s_%lx_%u.bin", dir, tag, mix & 0xFFFFFFul, counter++);
+        if (!(f = fopen(out, "rb"))) return;
+        fclose(f);
+    }
 }
 
 typedef struct test_case {

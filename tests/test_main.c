@@ -214,22 +214,6 @@ static uint32_t xorshift(uint32_t *st)
     return *st;
 }
 
-/* A file name under $TMPDIR (or /tmp) that does not exist yet. */
-static void temp_path(char *out, size_t cap, const char *tag)
-{
-    static unsigned counter;
-    const char *dir = getenv("TMPDIR");
-    unsigned long mix = (unsigned long)time(NULL) ^ (unsigned long)clock() ^
-                        (unsigned long)(uintptr_t)&counter;
-    if (!dir || !dir[0]) dir = "/tmp";
-    for (;;) {
-        FILE *f;
-        snprintf(out, cap, "%s/smtpmail_%s_%lx_%u.bin", dir, tag, mix & 0xFFFFFFul, counter++);
-        if (!(f = fopen(out, "rb"))) return;
-        fclose(f);
-    }
-}
-
 /* >>decoders -------------------------------------------------------------- */
 
 static int b64_val(int c)

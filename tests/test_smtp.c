@@ -3131,22 +3131,6 @@ static void use_counting(fake *f, counting *c, long fail_at)
     f->hooks.free = count_free;
 }
 
-/* A file name under $TMPDIR (or /tmp) that does not exist yet. */
-static void temp_path(char *out, size_t cap, const char *tag)
-{
-    static unsigned counter;
-    const char *dir = getenv("TMPDIR");
-    unsigned long mix = (unsigned long)time(NULL) ^ (unsigned long)clock() ^
-                        (unsigned long)(uintptr_t)&counter;
-    if (!dir || !dir[0]) dir = "/tmp";
-    for (;;) {
-        FILE *fp;
-        snprintf(out, cap, "%s/smtpmail_%s_%lx_%u.bin", dir, tag, mix & 0xFFFFFFul, counter++);
-        if (!(fp = fopen(out, "rb"))) return;
-        fclose(fp);
-    }
-}
-
 /* A message bigger than SMTPMAIL_SEND_BUFFER (so it streams), with a file
    attachment (read in chunks through an allocated buffer) and one in
    memory. The file's path goes into path[]; the caller removes it. */
