@@ -26,7 +26,7 @@ ALL_CFLAGS := -std=c99 -D_POSIX_C_SOURCE=200112L $(WARN) $(CFLAGS) -I.
 TLS_LIBS ?= -lmbedtls -lmbedx509 -lmbedcrypto
 
 EXAMPLES := $(BUILD)/smtpmail-send $(BUILD)/send_alert $(BUILD)/html_report \
-            $(BUILD)/many_alerts
+            $(BUILD)/many_alerts $(BUILD)/custom_transport $(BUILD)/alert_outbox
 TESTS    := $(BUILD)/test_main $(BUILD)/test_smtp $(BUILD)/real_send \
             $(BUILD)/test_main_clang $(BUILD)/test_smtp_clang $(BUILD)/thread_test \
             $(BUILD)/cpp_test $(BUILD)/link_test $(BUILD)/link_impl.o $(BUILD)/quick_start
@@ -49,6 +49,13 @@ $(BUILD)/%: tests/%.c smtpmail.h tests/check.h | $(BUILD)
 # The same tests built by the other compiler, so both see -Werror.
 $(BUILD)/%_clang: tests/%.c smtpmail.h tests/check.h | $(BUILD)
 	$(CLANG) $(ALL_CFLAGS) $< -o $@ $(LDFLAGS) $(TLS_LIBS)
+
+# The outbox runs a worker thread (glibc before 2.34 needs -pthread).
+$(BUILD)/alert_outbox: examples/alert_outbox.c smtpmail.h | $(BUILD)
+	$(CC) $(ALL_CFLAGS) -pthread $< -o $@ $(LDFLAGS) $(TLS_LIBS)
+
+$(BUILD)/test_outbox: tests/test_outbox.c smtpmail.h tests/check.h | $(BUILD)
+	$(CC) $(ALL_CFLAGS) -pthread $< -o $@ $(LDFLAGS) $(TLS_LIBS)
 
 # Two threads rendering at once (POSIX threads).
 $(BUILD)/thread_test: tests/thread_test.c smtpmail.h | $(BUILD)
@@ -134,3 +141,93 @@ fuzz: $(FUZZ_BINS)
 
 fuzz-smoke: $(FUZZ_BINS)
 	@sh tests/fuzz/run.sh smoke $(BUILD)/fuzz $(FUZZ_TARGETS)
+
+# >>bench: smtpmail beside curl, Python smtplib and msmtp, one table (see
+# tests/bench/README.md). Loopback only, a few minutes; never part of make
+# test or CI: the figures are not assertions.
+#   make bench [BENCH_ARGS="--runs 1"]
+BENCH_BINS := $(BUILD)/bench/heap $(BUILD)/bench/tput $(BUILD)/bench/impl-full.o \
+              $(BUILD)/bench/impl-notls.o
+.PHONY: bench bench-deps
+
+$(BUILD)/bench:
+	@mkdir -p $@
+
+$(BUILD)/bench/%: tests/bench/%.c smtpmail.h | $(BUILD)/bench
+	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDFLAGS) $(TLS_LIBS)
+
+# The implementation's object as a user would ship it: -Os, no -g.
+$(BUILD)/bench/impl-full.o: tests/link_impl.c smtpmail.h | $(BUILD)/bench
+	$(CC) -std=c99 -D_POSIX_C_SOURCE=200112L -Os -I. -c $< -o $@
+
+$(BUILD)/bench/impl-notls.o: tests/link_impl.c smtpmail.h | $(BUILD)/bench
+	$(CC) -std=c99 -D_POSIX_C_SOURCE=200112L -Os -DSMTPMAIL_NO_TLS -I. -c $< -o $@
+
+bench-deps:
+	@sh tests/bench/deps.sh
+
+bench: bench-deps $(BUILD)/smtpmail-send $(BENCH_BINS)
+	@$(PYTHON) tests/bench/bench.py --build $(BUILD) $(BENCH_ARGS)
+# <<bench
+
+# >>embedded: the build tests/embedded_impl.c describes (SMTPMAIL_NO_SOCKETS,
+# SMTPMAIL_NO_STDIO, minimum buffers).
+#   make embedded-check     cross-compiles it for a Cortex-M4 (arm-none-eabi-gcc,
+#                           newlib; installed if missing), without and with TLS,
+#                           links tests/embedded_firmware.c, prints code sizes
+#   $(BUILD)/test_embedded  the same build on the host without TLS, driven by a
+#                           scripted transport and hooks (make test runs it)
+.PHONY: embedded-check
+
+$(BUILD)/embedded_host.o: tests/embedded_impl.c smtpmail.h | $(BUILD)
+	$(CC) $(ALL_CFLAGS) -DSMTPMAIL_NO_TLS -c $< -o $@
+
+# No TLS libraries: the embedded object must link without them.
+$(BUILD)/test_embedded: tests/test_embedded.c $(BUILD)/embedded_host.o $(BUILD)/link_impl.o \
+                        smtpmail.h tests/check.h | $(BUILD)
+	$(CC) $(ALL_CFLAGS) -DEMBEDDED_OBJ='"$(BUILD)/embedded_host.o"' \
+	    -DFULL_OBJ='"$(BUILD)/link_impl.o"' $< $(BUILD)/embedded_host.o -o $@ $(LDFLAGS)
+
+embedded-check:
+	@sh tests/embedded.sh $(BUILD)/embedded "$(WARN)"
+# <<embedded
+
+# >>windows: the Windows build, tested for real under wine (tests/windows.sh).
+# MinGW-w64's gcc with win32 threads (C only: no libwinpthread to carry),
+# static .exe files against mbedTLS 3.6 built for MinGW by tests/mbedtls.sh.
+#   make windows   installs what is missing (mingw-w64, wine), builds into
+#                  $(BUILD)/windows, runs the offline suites and loopback
+#                  deliveries (ROOT store included) under wine; the last line
+#                  is "N passed, N failed"
+MINGW_CC    ?= x86_64-w64-mingw32-gcc-win32
+WIN_BUILD   := $(BUILD)/windows
+WIN_MBEDTLS ?= $(BUILD)/mbedtls-3.6/mingw
+# No -D_POSIX_C_SOURCE: Winsock, not POSIX sockets.
+WIN_CFLAGS  := -std=c99 $(WARN) -O2 -I. -I$(WIN_MBEDTLS)/include
+WIN_LIBS    := -static -L$(WIN_MBEDTLS)/lib -lmbedtls -lmbedx509 -lmbedcrypto \
+               -lws2_32 -lcrypt32 -ladvapi32 -lbcrypt
+WIN_TESTS   := $(WIN_BUILD)/test_main.exe $(WIN_BUILD)/test_smtp.exe
+.PHONY: windows
+
+$(WIN_BUILD):
+	@mkdir -p $@
+
+$(WIN_MBEDTLS)/lib/libmbedtls.a:
+	@sh tests/mbedtls.sh mingw
+
+$(WIN_TESTS): $(WIN_BUILD)/%.exe: tests/%.c smtpmail.h tests/check.h \
+                                  $(WIN_MBEDTLS)/lib/libmbedtls.a | $(WIN_BUILD)
+	$(MINGW_CC) $(WIN_CFLAGS) $< -o $@ $(WIN_LIBS)
+
+# CommandLineToArgvW (UTF-8 arguments) is in shell32.
+$(WIN_BUILD)/smtpmail-send.exe: examples/smtpmail-send.c smtpmail.h \
+                                $(WIN_MBEDTLS)/lib/libmbedtls.a | $(WIN_BUILD)
+	$(MINGW_CC) $(WIN_CFLAGS) $< -o $@ $(WIN_LIBS) -lshell32
+
+# The test's helper for the ROOT store: crypt32 only.
+$(WIN_BUILD)/win_rootstore.exe: tests/win_rootstore.c | $(WIN_BUILD)
+	$(MINGW_CC) -std=c99 $(WARN) -O2 $< -o $@ -static -lcrypt32 -ladvapi32
+
+windows:
+	@BUILD="$(BUILD)" MINGW_CC="$(MINGW_CC)" sh tests/windows.sh "$(MAKE)" "$(PYTHON)"
+# <<windows

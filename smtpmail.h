@@ -258,6 +258,9 @@ typedef enum smtpmail_result {
     SMTPMAIL_ERR_BUFFER_TOO_SMALL = -3, /* *out_len says how much is needed */
     SMTPMAIL_ERR_WRITE = -4,            /* the write callback failed */
     SMTPMAIL_ERR_INTERNAL = -5,         /* a bug in smtpmail.h: please report */
+    SMTPMAIL_ERR_QUEUE_FULL = -6,       /* the outbox holds queue_max messages */
+    SMTPMAIL_ERR_SPOOL = -7,            /* the outbox's spool could not be written */
+    SMTPMAIL_ERR_QUEUE_CLOSED = -8,     /* the outbox closed before it was sent */
 
     /* -20 .. -39: the message */
     SMTPMAIL_ERR_HEADER_INJECTION = -20, /* CR, LF or NUL in a header field */
@@ -545,6 +548,85 @@ SMTPMAIL_API smtpmail_result smtpmail_send(const smtpmail_config *cfg,
                                            smtpmail_error *err);
 
 /* ---------------------------------------------------------------------------
+   The outbox: alerts that never block the caller (define SMTPMAIL_OUTBOX)
+   ------------------------------------------------------------------------ */
+
+/* An outbox owns a queue, a worker thread and one reused session.
+   smtpmail_outbox_enqueue checks and renders the message (its Date and
+   Message-ID are fixed then, and stay the same on every retry), queues it
+   and returns at once; the worker sends. Temporary failures (4xx, network,
+   time-outs) are retried with exponential backoff and jitter until
+   retry_for_ms; other failures are not retried. Every message taken is
+   reported once, through on_done, on the worker thread.
+
+   With spool_dir, each message is first written to its own file there
+   (write, fsync, rename) and removed only once the server accepted it; an
+   outbox opened on the same directory sends what a crash left behind.
+   Refused messages are kept, renamed NAME.failed. A crash after the
+   server's 250 but before the file is removed sends that message again,
+   with the same Message-ID.
+
+   With per_minute, at most that many messages go out in any 60 seconds;
+   what had to wait goes as one digest (same sender and recipients): the
+   Subject and text of each, in order. A burst of errors is one mail. */
+typedef struct smtpmail_outbox smtpmail_outbox;
+
+typedef struct smtpmail_outbox_report {
+    unsigned long long id;        /* from smtpmail_outbox_enqueue */
+    smtpmail_result result;       /* SMTPMAIL_OK: the server accepted it */
+    const smtpmail_error *error;  /* why not; NULL when result is OK */
+    unsigned attempts;            /* transactions tried */
+    size_t digest_of;             /* > 1: it went in a digest of this many */
+    const char *subject;          /* the message's Subject, UTF-8 ("" none) */
+} smtpmail_outbox_report;
+
+typedef struct smtpmail_outbox_options {
+    size_t queue_max;             /* messages waiting at most; 0: 256 */
+    const char *spool_dir;        /* durable queue in this directory; NULL: memory */
+    size_t max_message_bytes;     /* memory queue only; 0: 4 MiB */
+    uint32_t retry_for_ms;        /* retry temporary failures this long; 0: 24 h */
+    uint32_t backoff_first_ms;    /* first wait after a failure; 0: 2 s */
+    uint32_t backoff_max_ms;      /* longest wait; 0: 5 min */
+    unsigned per_minute;          /* messages per 60 s at most; 0: no limit */
+    uint32_t idle_close_ms;       /* QUIT after this long idle; 0: 30 s */
+    int no_thread;                /* 1: no worker; you call smtpmail_outbox_pump */
+    void (*on_done)(const smtpmail_outbox_report *report, void *user_data);
+    void *user_data;              /* for on_done */
+} smtpmail_outbox_options;
+
+/* Opens an outbox on a copy of *cfg (strings, hooks and transport are
+   copied; callbacks and their user_data must outlive the outbox). No
+   connection is made until there is mail. With spool_dir, the directory
+   must exist; what it holds is queued first. opt may be NULL. */
+SMTPMAIL_API smtpmail_result smtpmail_outbox_open(const smtpmail_config *cfg,
+                                                  const smtpmail_outbox_options *opt,
+                                                  smtpmail_outbox **out,
+                                                  smtpmail_error *err);
+
+/* Checks, renders and queues msg; never waits for the network. A full
+   queue is SMTPMAIL_ERR_QUEUE_FULL, a spool that cannot be written
+   SMTPMAIL_ERR_SPOOL: then nothing was queued. *id (may be NULL) names the
+   message in its report. Thread-safe. */
+SMTPMAIL_API smtpmail_result smtpmail_outbox_enqueue(smtpmail_outbox *box,
+                                                     const smtpmail_message *msg,
+                                                     unsigned long long *id,
+                                                     smtpmail_error *err);
+
+/* Messages taken and not yet reported. Thread-safe. */
+SMTPMAIL_API size_t smtpmail_outbox_pending(smtpmail_outbox *box);
+
+/* With no_thread: does the work that is due (at most one transaction,
+   within config.timeout_ms) and returns how many ms may pass before it
+   has more to do. Call it from your own loop. */
+SMTPMAIL_API uint32_t smtpmail_outbox_pump(smtpmail_outbox *box);
+
+/* Sends what it can within flush_ms (the transaction under way may add up
+   to config.timeout_ms), then says QUIT and frees everything. Returns the
+   messages not sent: with a spool they stay there for the next open;
+   without one they are reported as SMTPMAIL_ERR_QUEUE_CLOSED. */
+SMTPMAIL_API size_t smtpmail_outbox_close(smtpmail_outbox *box, uint32_t flush_ms);
+
+/* ---------------------------------------------------------------------------
    Utilities (no allocation)
    ------------------------------------------------------------------------ */
 
@@ -666,6 +748,14 @@ SMTPMAIL_API smtpmail_result smtpmail_header_encode(const char *name,
 #  include <sys/socket.h>
 #  include <sys/types.h>
 #  include <unistd.h>
+#endif
+#if defined(SMTPMAIL_OUTBOX) && !defined(_WIN32)
+#  include <dirent.h>
+#  include <fcntl.h>
+#  include <pthread.h>
+#  include <unistd.h>
+#elif defined(SMTPMAIL_OUTBOX)
+#  include <io.h> /* _get_osfhandle */
 #endif
 #ifndef SMTPMAIL_NO_TLS
 #  include <mbedtls/version.h>
@@ -3008,8 +3098,21 @@ typedef struct smtpmail__reply {
     char text[256];
 } smtpmail__reply;
 
+/* A message already rendered (the outbox's): its bytes in memory, or len
+   bytes of a file from off. Sent instead of rendering the message struct,
+   whose from and recipients still make the envelope. */
+typedef struct smtpmail__raw {
+    const unsigned char *data;
+    size_t len;
+#ifndef SMTPMAIL_NO_STDIO
+    FILE *file;
+    long off;
+#endif
+} smtpmail__raw;
+
 struct smtpmail_session {
     smtpmail_config cfg;        /* the caller's, strings borrowed */
+    const smtpmail__raw *raw;   /* set: this is the message's body */
     smtpmail__chan ch;
     char host[256];
     uint16_t port;
@@ -3617,6 +3720,31 @@ static void smtpmail__rcpt_record(smtpmail_session *s, smtpmail__rcpts *t, const
     }
 }
 
+/* The message's bytes into o: rendered, or the raw body as it is. */
+static smtpmail_result smtpmail__body(smtpmail_session *s, const smtpmail_message *m, smtpmail__out *o,
+                                      smtpmail_error *err)
+{
+    const smtpmail__raw *raw = s->raw;
+    if (!raw) return smtpmail__render(m, s->cfg.hooks, o, err);
+#ifndef SMTPMAIL_NO_STDIO
+    if (raw->file) {
+        unsigned char chunk[1024];
+        size_t left = raw->len, k;
+        if (fseek(raw->file, raw->off, SEEK_SET) != 0) left = (size_t)-1;
+        while (left > 0 && left != (size_t)-1 && o->result == 0) {
+            k = fread(chunk, 1, left < sizeof chunk ? left : sizeof chunk, raw->file);
+            if (k == 0) left = (size_t)-1;
+            else smtpmail__out_put(o, chunk, k), left -= k;
+        }
+        if (left == (size_t)-1)
+            return smtpmail__fail(err, SMTPMAIL_ERR_SPOOL, "outbox.spool_dir", "a spooled message could not be read back");
+        return (smtpmail_result)o->result;
+    }
+#endif
+    smtpmail__out_put(o, raw->data, raw->len);
+    return (smtpmail_result)o->result;
+}
+
 /* One mail transaction (RFC 5321 3.3) on a ready connection. The message
    is first rendered into s->msg: when it fits, its size is known (SIZE=)
    and with CHUNKING it goes as BDAT LAST in the same write as the envelope;
@@ -3652,7 +3780,7 @@ static smtpmail_result smtpmail__transaction(smtpmail_session *s, const smtpmail
     for (i = 0; i < m->attachment_count && m->attachments[i].read == NULL; i++) {}
     if (i == m->attachment_count) {
         /* A read callback cannot be read twice: such messages stream. */
-        r = smtpmail__render(m, s->cfg.hooks, &o, err);
+        r = smtpmail__body(s, m, &o, err);
         if (r == SMTPMAIL_OK) small = 1, msg_len = o.total;
         else if (r != SMTPMAIL_ERR_BUFFER_TOO_SMALL) return r;
     }
@@ -3770,7 +3898,7 @@ static smtpmail_result smtpmail__transaction(smtpmail_session *s, const smtpmail
         o.write = smtpmail__dot_write;
         o.user_data = &dot;
         o.err = err;
-        r = smtpmail__render(m, s->cfg.hooks, &o, err);
+        r = smtpmail__body(s, m, &o, err);
         if (r == SMTPMAIL_OK) r = (smtpmail_result)smtpmail__out_flush(&o);
         if (r != SMTPMAIL_OK && dot.result == 0) {
             /* The message could not be finished (an attachment stopped
@@ -4140,6 +4268,9 @@ SMTPMAIL_API const char *smtpmail_result_str(smtpmail_result result)
     case SMTPMAIL_ERR_BUFFER_TOO_SMALL: return "buffer too small";
     case SMTPMAIL_ERR_WRITE: return "write callback failed";
     case SMTPMAIL_ERR_INTERNAL: return "internal error";
+    case SMTPMAIL_ERR_QUEUE_FULL: return "outbox queue full";
+    case SMTPMAIL_ERR_SPOOL: return "outbox spool not writable";
+    case SMTPMAIL_ERR_QUEUE_CLOSED: return "outbox closed before sending";
     case SMTPMAIL_ERR_HEADER_INJECTION: return "CR, LF or NUL in a header field";
     case SMTPMAIL_ERR_BAD_UTF8: return "invalid UTF-8";
     case SMTPMAIL_ERR_BAD_ADDRESS: return "invalid address";
@@ -4405,6 +4536,940 @@ SMTPMAIL_API smtpmail_result smtpmail_send(const smtpmail_config *cfg, const smt
     smtpmail__session_free(s, 1);
     return r;
 }
+
+/* >>outbox ---------------------------------------------------------------- */
+#ifdef SMTPMAIL_OUTBOX
+#if defined(SMTPMAIL_NO_STDIO)
+#  error "SMTPMAIL_OUTBOX needs stdio (its spool): drop SMTPMAIL_NO_STDIO"
+#endif
+
+/* The outbox sits on top of a session. A message is checked and rendered
+   once, at enqueue, into a record:
+
+       smtpmail-outbox 1 HEADER_LEN CRLF
+       F from-address CRLF      N from-name CRLF (optional)
+       R recipient CRLF ...     S subject CRLF (optional)
+       T text-length CRLF text-excerpt CRLF (optional)
+       CRLF
+       the RFC 5322 message, as smtpmail_message_write wrote it
+
+   kept in memory, or as the spool file NNNNNNNNNNNNNNNN.msg. The header
+   gives the envelope (and the digest its lines); the message is sent as
+   it is, so a retry repeats the same Date and Message-ID. */
+
+#define SMTPMAIL__TEXT_EXCERPT 2000   /* bytes of text kept for a digest */
+
+typedef struct smtpmail__item {
+    struct smtpmail__item *next;
+    unsigned long long id;
+    uint64_t due, born;         /* ticks: not before; taken */
+    unsigned attempts;
+    int held;                   /* waited for the rate limit */
+    const char *from, *name, *subject, *text;
+    size_t text_len, n_rcpt;
+    smtpmail_address *rcpt;     /* strings point into rec */
+    unsigned char *rec;         /* the header, and in memory the message */
+    size_t rec_len, raw_off, raw_len;
+    char *path;                 /* spool file; NULL: in memory */
+} smtpmail__item;
+
+struct smtpmail_outbox {
+    smtpmail_config cfg;        /* strings point into cfg_mem */
+    smtpmail_hooks hooks;
+    smtpmail_transport transport;
+    char *cfg_mem;              /* wiped at close: it holds the password */
+    size_t cfg_mem_len;
+    smtpmail_outbox_options opt;
+    char *spool;
+    smtpmail_session *session;
+    uint64_t last_used, hold_until;
+    unsigned fails;             /* link failures in a row */
+    uint64_t *sent_at;          /* ring: when the last per_minute went */
+    size_t sent_n, sent_next;
+    smtpmail__item *head, *tail;
+    size_t count;               /* queued, and being rendered */
+    unsigned long long next_id;
+    unsigned long gen;          /* bumped by enqueue: work may be there */
+    int closing, thread_on;
+    uint64_t flush_until;
+#if defined(_WIN32)
+    CRITICAL_SECTION mu;
+    CONDITION_VARIABLE cv;
+    HANDLE thread;
+#else
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    pthread_t thread;
+#endif
+};
+
+#if defined(_WIN32)
+#  define smtpmail__lock(b) EnterCriticalSection(&(b)->mu)
+#  define smtpmail__unlock(b) LeaveCriticalSection(&(b)->mu)
+#  define smtpmail__signal(b) WakeConditionVariable(&(b)->cv)
+static void smtpmail__wait(smtpmail_outbox *b, uint32_t ms) { SleepConditionVariableCS(&b->cv, &b->mu, ms); }
+#else
+#  define smtpmail__lock(b) (void)pthread_mutex_lock(&(b)->mu)
+#  define smtpmail__unlock(b) (void)pthread_mutex_unlock(&(b)->mu)
+#  define smtpmail__signal(b) (void)pthread_cond_signal(&(b)->cv)
+static void smtpmail__wait(smtpmail_outbox *b, uint32_t ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts); /* the condition's clock (see open) */
+    ts.tv_sec += (time_t)(ms / 1000u);
+    ts.tv_nsec += (long)(ms % 1000u) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) ts.tv_sec++, ts.tv_nsec -= 1000000000L;
+    (void)pthread_cond_timedwait(&b->cv, &b->mu, &ts);
+}
+#endif
+
+/* A growing byte buffer with a limit, for records. */
+typedef struct smtpmail__grow {
+    const smtpmail_hooks *hooks;
+    unsigned char *p;
+    size_t len, cap, max;
+    int full;
+} smtpmail__grow;
+
+static int smtpmail__grow_put(const void *data, size_t len, void *user_data)
+{
+    smtpmail__grow *g = (smtpmail__grow *)user_data;
+    if (len > g->max - g->len) return g->full = 1, -1;
+    if (g->len + len > g->cap) {
+        size_t cap = g->cap ? g->cap : 1024;
+        unsigned char *p;
+        while (cap < g->len + len) cap *= 2;
+        if (cap > g->max) cap = g->max;
+        if (!(p = (unsigned char *)smtpmail__alloc(g->hooks, cap))) return -1;
+        if (g->len) memcpy(p, g->p, g->len);
+        smtpmail__free(g->hooks, g->p);
+        g->p = p, g->cap = cap;
+    }
+    memcpy(g->p + g->len, data, len);
+    g->len += len;
+    return 0;
+}
+
+static int smtpmail__grow_str(smtpmail__grow *g, const char *tag, const char *v, size_t n)
+{
+    return smtpmail__grow_put(tag, strlen(tag), g) || smtpmail__grow_put(v, n, g) ||
+           smtpmail__grow_put("\r\n", 2, g);
+}
+
+/* The record's header for msg (message checked already). */
+static int smtpmail__record_head(smtpmail__grow *g, const smtpmail_message *m)
+{
+    char num[40];
+    size_t i, n = m->to_count + m->cc_count + m->bcc_count, tl;
+    char field[64];
+    int r = smtpmail__grow_put("smtpmail-outbox 1 0000000000\r\n", 30, g);
+    r = r || smtpmail__grow_str(g, "F ", m->from.addr, strlen(m->from.addr));
+    if (m->from.name) r = r || smtpmail__grow_str(g, "N ", m->from.name, strlen(m->from.name));
+    for (i = 0; i < n; i++) {
+        const char *a = smtpmail__rcpt(m, i, field, sizeof field)->addr;
+        r = r || smtpmail__grow_str(g, "R ", a, strlen(a));
+    }
+    if (m->subject) r = r || smtpmail__grow_str(g, "S ", m->subject, strlen(m->subject));
+    if (m->text) {
+        tl = m->text_len ? m->text_len : strlen(m->text);
+        if (tl > SMTPMAIL__TEXT_EXCERPT) {
+            tl = SMTPMAIL__TEXT_EXCERPT;
+            while (tl > 0 && ((unsigned char)m->text[tl] & 0xC0) == 0x80) tl--; /* whole UTF-8 */
+        }
+        snprintf(num, sizeof num, "%lu", (unsigned long)tl);
+        r = r || smtpmail__grow_str(g, "T ", num, strlen(num)) || smtpmail__grow_put(m->text, tl, g) ||
+            smtpmail__grow_put("\r\n", 2, g);
+    }
+    r = r || smtpmail__grow_put("\r\n", 2, g);
+    if (!r) {
+        snprintf(num, sizeof num, "%010lu", (unsigned long)g->len);
+        memcpy(g->p + 18, num, 10);
+    }
+    return r;
+}
+
+/* Reads the header of a record into it (envelope, subject, text). 0 when
+   it is well formed. The strings are made NUL-terminated in place. */
+static int smtpmail__record_parse(smtpmail_outbox *b, smtpmail__item *it)
+{
+    unsigned char *p = it->rec, *end;
+    size_t head, n = 0, k;
+    char *e;
+    if (it->rec_len < 32 || memcmp(p, "smtpmail-outbox 1 ", 18) != 0) return -1;
+    head = (size_t)strtoul((const char *)p + 18, &e, 10);
+    if (e != (char *)p + 28 || head < 32 || head > it->rec_len) return -1;
+    it->raw_off = head;
+    end = p + head - 2;
+    for (p += 30; p < end; p++)
+        if (*p == '\n' && p[1] == 'R') n++;
+    it->rcpt = (smtpmail_address *)smtpmail__alloc(&b->hooks, (n ? n : 1) * sizeof *it->rcpt);
+    if (!it->rcpt) return -1;
+    memset(it->rcpt, 0, (n ? n : 1) * sizeof *it->rcpt);
+    it->subject = "";
+    for (p = it->rec + 30; p < end;) {
+        unsigned char tag = p[0], *v = p + 2, *nl;
+        if (p[1] != ' ' || !(nl = (unsigned char *)memchr(v, '\r', (size_t)(end - v))) || nl[1] != '\n')
+            return -1;
+        *nl = '\0';
+        if (tag == 'F') it->from = (const char *)v;
+        else if (tag == 'N') it->name = (const char *)v;
+        else if (tag == 'S') it->subject = (const char *)v;
+        else if (tag == 'R' && it->n_rcpt < n) it->rcpt[it->n_rcpt++].addr = (const char *)v;
+        else if (tag == 'T') {
+            /* nl + 2 <= end: nl[1] is '\n', and end[0] is '\r'. */
+            k = (size_t)strtoul((const char *)v, NULL, 10);
+            if (k + 2 > (size_t)(end - (nl + 2))) return -1;
+            it->text = (const char *)nl + 2, it->text_len = k;
+            nl += k + 2;
+            if (nl[0] != '\r' || nl[1] != '\n') return -1;
+            *nl = '\0';
+        } else return -1;
+        p = nl + 2;
+    }
+    return it->from && it->n_rcpt ? 0 : -1;
+}
+
+static void smtpmail__item_free(smtpmail_outbox *b, smtpmail__item *it)
+{
+    if (!it) return;
+    smtpmail__free(&b->hooks, it->rcpt);
+    smtpmail__free(&b->hooks, it->rec);
+    smtpmail__free(&b->hooks, it->path);
+    smtpmail__free(&b->hooks, it);
+}
+
+static char *smtpmail__strdup(const smtpmail_hooks *h, const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *p = (char *)smtpmail__alloc(h, n);
+    if (p) memcpy(p, s, n);
+    return p;
+}
+
+/* "DIR/0000000000000012.msg" and the like. */
+static char *smtpmail__spool_path(smtpmail_outbox *b, unsigned long long id, const char *ext)
+{
+    size_t n = strlen(b->spool) + 40;
+    char *p = (char *)smtpmail__alloc(&b->hooks, n);
+    if (p) snprintf(p, n, "%s/%016llx.%s", b->spool, id, ext);
+    return p;
+}
+
+/* The file's bytes and its name are on disk before this returns. */
+static int smtpmail__spool_sync(FILE *f)
+{
+    if (fflush(f) != 0) return -1;
+#if defined(_WIN32)
+    return FlushFileBuffers((HANDLE)_get_osfhandle(_fileno(f))) ? 0 : -1;
+#else
+    return fsync(fileno(f));
+#endif
+}
+
+static void smtpmail__spool_dir_sync(smtpmail_outbox *b)
+{
+#if !defined(_WIN32)
+    int fd = open(b->spool, O_RDONLY);
+    if (fd >= 0) (void)fsync(fd), (void)close(fd);
+#else
+    SMTPMAIL__UNUSED(b);
+#endif
+}
+
+static int smtpmail__spool_rename(const char *from, const char *to)
+{
+#if defined(_WIN32)
+    return MoveFileExA(from, to, MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH) ? 0 : -1;
+#else
+    return rename(from, to);
+#endif
+}
+
+typedef struct smtpmail__fcount {
+    FILE *f;
+    size_t n;
+} smtpmail__fcount;
+
+static int smtpmail__fcount_write(const void *data, size_t len, void *user_data)
+{
+    smtpmail__fcount *c = (smtpmail__fcount *)user_data;
+    c->n += len;
+    return fwrite(data, 1, len, c->f) == len ? 0 : -1;
+}
+
+/* Write, fsync, rename: the .msg file exists whole or not at all. */
+static smtpmail_result smtpmail__spool_write(smtpmail_outbox *b, smtpmail__item *it, const smtpmail_message *m,
+                                             smtpmail_error *err)
+{
+    char *tmp = smtpmail__spool_path(b, it->id, "tmp");
+    FILE *f;
+    smtpmail_result r = SMTPMAIL_OK;
+    smtpmail__fcount c;
+    int bad;
+    it->path = smtpmail__spool_path(b, it->id, "msg");
+    if (!tmp || !it->path) {
+        smtpmail__free(&b->hooks, tmp);
+        return smtpmail__fail(err, SMTPMAIL_ERR_NO_MEMORY, "", "out of memory");
+    }
+    if (!(f = fopen(tmp, "wb"))) {
+        r = smtpmail__fail(err, SMTPMAIL_ERR_SPOOL, "outbox.spool_dir", "cannot create %s: %s", tmp,
+                           strerror(errno));
+        smtpmail__free(&b->hooks, tmp);
+        return r;
+    }
+    bad = fwrite(it->rec, 1, it->raw_off, f) != it->raw_off;
+    if (!bad) {
+        c.f = f, c.n = 0;
+        r = smtpmail_message_write(m, &b->hooks, smtpmail__fcount_write, &c, err);
+        it->raw_len = c.n;
+        bad = r != SMTPMAIL_OK;
+    }
+    if (!bad && smtpmail__spool_sync(f) != 0) bad = 1;
+    if (fclose(f) != 0) bad = 1;
+    if (!bad && smtpmail__spool_rename(tmp, it->path) != 0) bad = 1;
+    if (bad) {
+        if (r == SMTPMAIL_OK || r == SMTPMAIL_ERR_WRITE)
+            r = smtpmail__fail(err, SMTPMAIL_ERR_SPOOL, "outbox.spool_dir", "cannot write %s: %s", tmp,
+                               strerror(errno));
+        (void)remove(tmp);
+    } else {
+        smtpmail__spool_dir_sync(b);
+    }
+    smtpmail__free(&b->hooks, tmp);
+    return r;
+}
+
+/* A spool file back into an item: its header only; the message stays on
+   disk until it is sent. */
+static smtpmail__item *smtpmail__spool_load(smtpmail_outbox *b, const char *name)
+{
+    smtpmail__item *it = (smtpmail__item *)smtpmail__alloc(&b->hooks, sizeof *it);
+    unsigned char first[30];
+    size_t head;
+    long size;
+    FILE *f = NULL;
+    if (!it) return NULL;
+    memset(it, 0, sizeof *it);
+    it->id = strtoull(name, NULL, 16);
+    if (!(it->path = smtpmail__spool_path(b, it->id, "msg")) || !(f = fopen(it->path, "rb")) || fread(first, 1, 30, f) != 30 || memcmp(first, "smtpmail-outbox 1 ", 18) != 0)
+        goto bad;
+    head = (size_t)strtoul((const char *)first + 18, NULL, 10);
+    if (fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0 || head < 32 || head > (size_t)size ||
+        head > 4u * 1024 * 1024 || !(it->rec = (unsigned char *)smtpmail__alloc(&b->hooks, head)) ||
+        fseek(f, 0, SEEK_SET) != 0 || fread(it->rec, 1, head, f) != head)
+        goto bad;
+    it->rec_len = head;
+    it->raw_len = (size_t)size - head;
+    if (smtpmail__record_parse(b, it) != 0) goto bad;
+    fclose(f);
+    return it;
+bad:
+    if (f) fclose(f);
+    smtpmail__item_free(b, it);
+    return NULL;
+}
+
+static void smtpmail__queue_push(smtpmail_outbox *b, smtpmail__item *it)
+{
+    it->next = NULL;
+    if (b->tail) b->tail->next = it;
+    else b->head = it;
+    b->tail = it;
+}
+
+/* What a crash or an earlier close left in the spool, oldest first (the
+   names are the ids, fixed-width hex, so name order is queue order). */
+static smtpmail_result smtpmail__spool_scan(smtpmail_outbox *b, smtpmail_error *err)
+{
+    char **names = NULL, *name;
+    size_t n = 0, cap = 0, i, j;
+    smtpmail_result r = SMTPMAIL_OK;
+#if defined(_WIN32)
+    WIN32_FIND_DATAA fd;
+    HANDLE h;
+    char *pattern = smtpmail__spool_path(b, 0, "*");
+    if (!pattern) return smtpmail__fail(err, SMTPMAIL_ERR_NO_MEMORY, "", "out of memory");
+    memcpy(pattern + strlen(b->spool) + 1, "*", 2);
+    h = FindFirstFileA(pattern, &fd);
+    smtpmail__free(&b->hooks, pattern);
+    if (h == INVALID_HANDLE_VALUE)
+        return smtpmail__fail(err, SMTPMAIL_ERR_SPOOL, "outbox.spool_dir", "cannot read the directory %s",
+                              b->spool);
+    do {
+        name = fd.cFileName;
+#else
+    struct dirent *de;
+    DIR *d = opendir(b->spool);
+    if (!d)
+        return smtpmail__fail(err, SMTPMAIL_ERR_SPOOL, "outbox.spool_dir", "cannot read the directory %s: %s",
+                              b->spool, strerror(errno));
+    while ((de = readdir(d)) != NULL) {
+        name = de->d_name;
+#endif
+        if (strlen(name) != 20 || strspn(name, "0123456789abcdef") != 16) continue;
+        if (strcmp(name + 16, ".tmp") == 0) { /* a write a crash interrupted */
+            char *p = smtpmail__spool_path(b, strtoull(name, NULL, 16), "tmp");
+            if (p) (void)remove(p);
+            smtpmail__free(&b->hooks, p);
+            continue;
+        }
+        if (strcmp(name + 16, ".msg") != 0) continue;
+        if (n == cap) {
+            char **more = (char **)smtpmail__alloc(&b->hooks, (cap = cap ? cap * 2 : 16) * sizeof *more);
+            if (!more) {
+                r = SMTPMAIL_ERR_NO_MEMORY;
+                break;
+            }
+            if (n) memcpy(more, names, n * sizeof *more);
+            smtpmail__free(&b->hooks, names);
+            names = more;
+        }
+        if (!(names[n] = smtpmail__strdup(&b->hooks, name))) {
+            r = SMTPMAIL_ERR_NO_MEMORY;
+            break;
+        }
+        n++;
+#if defined(_WIN32)
+    } while (FindNextFileA(h, &fd));
+    FindClose(h);
+#else
+    }
+    closedir(d);
+#endif
+    for (i = 1; i < n; i++) /* insertion sort: spools are short */
+        for (j = i; j > 0 && strcmp(names[j - 1], names[j]) > 0; j--)
+            name = names[j], names[j] = names[j - 1], names[j - 1] = name;
+    for (i = 0; i < n; i++) {
+        smtpmail__item *it = r == SMTPMAIL_OK ? smtpmail__spool_load(b, names[i]) : NULL;
+        unsigned long long id = strtoull(names[i], NULL, 16);
+        if (id >= b->next_id) b->next_id = id + 1;
+        if (it) {
+            it->born = smtpmail__ticks(&b->hooks);
+            smtpmail__queue_push(b, it), b->count++;
+        } else if (r == SMTPMAIL_OK) { /* unreadable: set aside, never lost */
+            char *from = smtpmail__spool_path(b, id, "msg"), *to = smtpmail__spool_path(b, id, "failed");
+            if (from && to) (void)smtpmail__spool_rename(from, to);
+            smtpmail__free(&b->hooks, from);
+            smtpmail__free(&b->hooks, to);
+        }
+        smtpmail__free(&b->hooks, names[i]);
+    }
+    smtpmail__free(&b->hooks, names);
+    if (r == SMTPMAIL_ERR_NO_MEMORY) return smtpmail__fail(err, r, "", "out of memory");
+    return r;
+}
+
+/* The config, deep: the caller's strings may be gone by the time the
+   worker connects. */
+static smtpmail_result smtpmail__outbox_copy_config(smtpmail_outbox *b, const smtpmail_config *cfg)
+{
+    const char **fields[9];
+    size_t i, need = 0, pem_len = cfg->ca_pem ? (cfg->ca_pem_len ? cfg->ca_pem_len : strlen(cfg->ca_pem)) : 0;
+    char *p;
+    b->cfg = *cfg;
+    fields[0] = &b->cfg.url, fields[1] = &b->cfg.host, fields[2] = &b->cfg.username;
+    fields[3] = &b->cfg.password, fields[4] = &b->cfg.oauth2_token, fields[5] = &b->cfg.ca_file;
+    fields[6] = &b->cfg.ca_dir, fields[7] = &b->cfg.pin_sha256, fields[8] = &b->cfg.helo_name;
+    for (i = 0; i < 9; i++)
+        if (*fields[i]) need += strlen(*fields[i]) + 1;
+    need += pem_len + 1;
+    if (!(b->cfg_mem = (char *)smtpmail__alloc(&b->hooks, need))) return SMTPMAIL_ERR_NO_MEMORY;
+    b->cfg_mem_len = need;
+    p = b->cfg_mem;
+    for (i = 0; i < 9; i++) {
+        if (!*fields[i]) continue;
+        memcpy(p, *fields[i], strlen(*fields[i]) + 1);
+        *fields[i] = p;
+        p += strlen(p) + 1;
+    }
+    if (cfg->ca_pem) {
+        memcpy(p, cfg->ca_pem, pem_len);
+        p[pem_len] = '\0';
+        b->cfg.ca_pem = p, b->cfg.ca_pem_len = pem_len;
+    }
+    if (cfg->hooks) b->hooks = *cfg->hooks;
+    b->cfg.hooks = &b->hooks;
+    if (cfg->transport) b->transport = *cfg->transport, b->cfg.transport = &b->transport;
+    return SMTPMAIL_OK;
+}
+
+/* Exponential, capped, with "equal jitter": half fixed, half random. */
+static uint64_t smtpmail__backoff(smtpmail_outbox *b, unsigned n)
+{
+    uint64_t d = b->opt.backoff_first_ms;
+    uint32_t rnd;
+    while (n-- > 1 && d < b->opt.backoff_max_ms) d *= 2;
+    if (d > b->opt.backoff_max_ms) d = b->opt.backoff_max_ms;
+    smtpmail__random(&b->hooks, (unsigned char *)&rnd, sizeof rnd);
+    return d / 2 + (d / 2 ? rnd % (d / 2 + 1) : 0);
+}
+
+static int smtpmail__same_envelope(const smtpmail__item *a, const smtpmail__item *b)
+{
+    size_t i;
+    if (strcmp(a->from, b->from) != 0 || a->n_rcpt != b->n_rcpt) return 0;
+    for (i = 0; i < a->n_rcpt; i++)
+        if (strcmp(a->rcpt[i].addr, b->rcpt[i].addr) != 0) return 0;
+    return 1;
+}
+
+/* One digest message for the held items in group[0..n). */
+static smtpmail_result smtpmail__send_digest(smtpmail_outbox *b, smtpmail__item **group, size_t n,
+                                             smtpmail_error *err)
+{
+    smtpmail__grow text;
+    char subject[300], line[80];
+    smtpmail_message m;
+    smtpmail_result r;
+    size_t i;
+    memset(&text, 0, sizeof text);
+    text.hooks = &b->hooks;
+    text.max = (size_t)-1;
+    for (i = 0; i < n; i++) {
+        snprintf(line, sizeof line, "--- %lu of %lu: ", (unsigned long)i + 1, (unsigned long)n);
+        if (smtpmail__grow_put(line, strlen(line), &text) ||
+            smtpmail__grow_str(&text, "", group[i]->subject[0] ? group[i]->subject : "(no subject)",
+                               strlen(group[i]->subject[0] ? group[i]->subject : "(no subject)")) ||
+            (group[i]->text && smtpmail__grow_put(group[i]->text, group[i]->text_len, &text)) ||
+            smtpmail__grow_put("\r\n\r\n", 4, &text)) {
+            smtpmail__free(&b->hooks, text.p);
+            return smtpmail__fail(err, SMTPMAIL_ERR_NO_MEMORY, "", "out of memory");
+        }
+    }
+    /* "12 alerts: first subject", cut on a UTF-8 boundary. */
+    i = strlen(group[0]->subject);
+    if (i > 250)
+        for (i = 250; i > 0 && ((unsigned char)group[0]->subject[i] & 0xC0) == 0x80; i--) {}
+    snprintf(subject, sizeof subject, "%lu alerts: %.*s", (unsigned long)n, (int)i, group[0]->subject);
+    memset(&m, 0, sizeof m);
+    m.from.addr = group[0]->from, m.from.name = group[0]->name;
+    m.to = group[0]->rcpt, m.to_count = group[0]->n_rcpt;
+    m.subject = subject;
+    m.text = (const char *)text.p, m.text_len = text.len;
+    smtpmail__deadline(b->session);
+    b->session->fresh = 0;
+    r = smtpmail__send(b->session, &m, 0, err);
+    smtpmail__free(&b->hooks, text.p);
+    return r;
+}
+
+/* One item as recorded: the envelope from its header, the body raw. */
+static smtpmail_result smtpmail__send_item(smtpmail_outbox *b, smtpmail__item *it, smtpmail_error *err)
+{
+    smtpmail__raw raw;
+    smtpmail_message m;
+    smtpmail_result r;
+    memset(&raw, 0, sizeof raw);
+    memset(&m, 0, sizeof m);
+    m.from.addr = it->from;
+    m.to = it->rcpt, m.to_count = it->n_rcpt;
+    raw.len = it->raw_len;
+    if (it->path) {
+        if (!(raw.file = fopen(it->path, "rb")))
+            return smtpmail__fail(err, SMTPMAIL_ERR_SPOOL, "outbox.spool_dir", "cannot open %s: %s", it->path,
+                                  strerror(errno));
+        raw.off = (long)it->raw_off;
+    } else {
+        raw.data = it->rec + it->raw_off;
+    }
+    smtpmail__deadline(b->session);
+    b->session->fresh = 0;
+    b->session->raw = &raw;
+    r = smtpmail__send(b->session, &m, 0, err);
+    b->session->raw = NULL;
+    if (raw.file) fclose(raw.file);
+    return r;
+}
+
+/* Takes the item out of the spool: removed when sent, else kept aside. */
+static void smtpmail__spool_done(smtpmail_outbox *b, smtpmail__item *it, int sent)
+{
+    char *to;
+    if (!it->path) return;
+    if (sent) {
+        (void)remove(it->path);
+    } else if ((to = smtpmail__spool_path(b, it->id, "failed")) != NULL) {
+        (void)smtpmail__spool_rename(it->path, to);
+        smtpmail__free(&b->hooks, to);
+    }
+    smtpmail__spool_dir_sync(b);
+}
+
+static void smtpmail__unlink_item(smtpmail_outbox *b, smtpmail__item *it)
+{
+    smtpmail__item **pp = &b->head, *prev = NULL;
+    while (*pp && *pp != it) prev = *pp, pp = &(*pp)->next;
+    if (!*pp) return;
+    *pp = it->next;
+    if (b->tail == it) b->tail = prev;
+    b->count--;
+}
+
+static void smtpmail__report(smtpmail_outbox *b, smtpmail__item *it, smtpmail_result r, const smtpmail_error *e,
+                             size_t digest_of)
+{
+    smtpmail_outbox_report rep;
+    if (!b->opt.on_done) return;
+    memset(&rep, 0, sizeof rep);
+    rep.id = it->id;
+    rep.result = r;
+    rep.error = r == SMTPMAIL_OK ? NULL : e;
+    rep.attempts = it->attempts;
+    rep.digest_of = digest_of;
+    rep.subject = it->subject;
+    b->opt.on_done(&rep, b->opt.user_data);
+}
+
+/* The scheduler. With the lock held: picks what is due; without it:
+   connects and sends; with it again: settles. Returns ms to the next
+   thing to do. */
+static uint32_t smtpmail__outbox_step(smtpmail_outbox *b)
+{
+    smtpmail__item *it, *first = NULL, **group = NULL;
+    size_t n = 0, i, in_window = 0;
+    uint64_t now, wait = 60000, oldest = 0;
+    smtpmail_error err;
+    smtpmail_result r;
+
+    smtpmail__lock(b);
+    now = smtpmail__ticks(&b->hooks);
+    if (b->opt.per_minute) {
+        for (i = 0; i < b->sent_n; i++)
+            if (now - b->sent_at[i] < 60000u) {
+                in_window++;
+                if (!oldest || b->sent_at[i] < oldest) oldest = b->sent_at[i];
+            }
+    }
+    for (it = b->head; it; it = it->next) {
+        if (it->due > now) {
+            if (it->due - now < wait) wait = it->due - now;
+            continue;
+        }
+        if (b->opt.per_minute && in_window >= b->opt.per_minute) {
+            it->held = 1;
+            continue;
+        }
+        if (!first) first = it;
+    }
+    if (b->hold_until > now && (first || b->head)) {
+        if (b->hold_until - now < wait) wait = b->hold_until - now;
+        first = NULL;
+    }
+    if (b->opt.per_minute && in_window >= b->opt.per_minute && oldest + 60000u - now < wait)
+        wait = oldest + 60000u - now;
+    if (!first) {
+        /* Nothing to send: hang up a session idle for too long. */
+        smtpmail_session *idle = NULL;
+        if (b->session && now - b->last_used >= b->opt.idle_close_ms) idle = b->session, b->session = NULL;
+        else if (b->session && b->last_used + b->opt.idle_close_ms - now < wait)
+            wait = b->last_used + b->opt.idle_close_ms - now;
+        smtpmail__unlock(b);
+        if (idle) smtpmail_session_close(idle);
+        return (uint32_t)wait;
+    }
+    /* The group: the first due item, and when it was held back by the
+       limit, every held item with the same envelope (a digest). */
+    n = 1;
+    if (first->held)
+        for (it = first->next; it; it = it->next)
+            if (it->held && it->due <= now && smtpmail__same_envelope(first, it)) n++;
+    group = (smtpmail__item **)smtpmail__alloc(&b->hooks, n * sizeof *group);
+    if (!group) n = 1, group = &first;
+    else {
+        group[0] = first;
+        for (i = 1, it = first->next; it && i < n; it = it->next)
+            if (it->held && it->due <= now && smtpmail__same_envelope(first, it)) group[i++] = it;
+    }
+    for (i = 0; i < n; i++) group[i]->attempts++, group[i]->due = (uint64_t)-1; /* busy */
+    smtpmail__unlock(b);
+
+    /* The network, unlocked: enqueue never waits for it. */
+    memset(&err, 0, sizeof err);
+    r = SMTPMAIL_OK;
+    if (!b->session) r = smtpmail__open(&b->cfg, first->from, &b->session, &err);
+    if (r == SMTPMAIL_OK) r = n > 1 ? smtpmail__send_digest(b, group, n, &err) : smtpmail__send_item(b, first, &err);
+
+    smtpmail__lock(b);
+    now = smtpmail__ticks(&b->hooks);
+    b->last_used = now;
+    if (b->opt.per_minute && r == SMTPMAIL_OK) {
+        b->sent_at[b->sent_next] = now;
+        b->sent_next = (b->sent_next + 1) % b->opt.per_minute;
+        if (b->sent_n < b->opt.per_minute) b->sent_n++;
+    }
+    if (r == SMTPMAIL_OK) b->fails = 0;
+    if (smtpmail_result_is_temporary(r) && err.stage <= SMTPMAIL_STAGE_AUTH) {
+        /* The link, not the message: everything waits. */
+        b->fails++;
+        b->hold_until = now + smtpmail__backoff(b, b->fails);
+    }
+    for (i = 0; i < n; i++) {
+        it = group[i];
+        if (smtpmail_result_is_temporary(r) && now - it->born < b->opt.retry_for_ms) {
+            it->due = err.stage <= SMTPMAIL_STAGE_AUTH ? b->hold_until : now + smtpmail__backoff(b, it->attempts);
+            it->held = 0;
+            group[i] = NULL;
+        } else {
+            smtpmail__unlink_item(b, it);
+        }
+    }
+    smtpmail__unlock(b);
+    for (i = 0; i < n; i++) {
+        if (!(it = group[i])) continue;
+        smtpmail__spool_done(b, it, r == SMTPMAIL_OK);
+        smtpmail__report(b, it, r, &err, n);
+        smtpmail__item_free(b, it);
+    }
+    if (group != &first) smtpmail__free(&b->hooks, group);
+    return 0;
+}
+
+/* The worker: steps, and sleeps until the next thing is due or enqueue
+   wakes it; once closing, until the queue is empty or flush_until. */
+static void smtpmail__outbox_run(smtpmail_outbox *b)
+{
+    uint32_t wait = 0;
+    unsigned long gen;
+    uint64_t now;
+    for (;;) {
+        smtpmail__lock(b);
+        now = smtpmail__ticks(&b->hooks);
+        if (b->closing && (!b->head || now >= b->flush_until)) {
+            smtpmail__unlock(b);
+            return;
+        }
+        if (b->closing && b->flush_until - now < wait) wait = (uint32_t)(b->flush_until - now);
+        if (wait > 1000) wait = 1000; /* a hooked clock may run apart from the real one */
+        if (wait > 0) smtpmail__wait(b, wait);
+        gen = b->gen;
+        smtpmail__unlock(b);
+        wait = smtpmail__outbox_step(b);
+        smtpmail__lock(b);
+        if (b->gen != gen) wait = 0; /* enqueued while we were busy */
+        smtpmail__unlock(b);
+    }
+}
+
+#if defined(_WIN32)
+static DWORD WINAPI smtpmail__outbox_thread(LPVOID arg)
+{
+    smtpmail__outbox_run((smtpmail_outbox *)arg);
+    return 0;
+}
+#else
+static void *smtpmail__outbox_thread(void *arg)
+{
+    smtpmail__outbox_run((smtpmail_outbox *)arg);
+    return NULL;
+}
+#endif
+
+SMTPMAIL_API smtpmail_result smtpmail_outbox_open(const smtpmail_config *cfg, const smtpmail_outbox_options *opt,
+                                                  smtpmail_outbox **out, smtpmail_error *err)
+{
+    smtpmail_outbox *b;
+    smtpmail_result r;
+#if !defined(_WIN32)
+    pthread_condattr_t ca;
+#endif
+    if (!out) return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, "out", "out is NULL");
+    *out = NULL;
+    if (!cfg) return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, "config", "config is NULL");
+    if ((r = smtpmail__check_hooks(cfg->hooks, err)) != 0) return r;
+    if (!(b = (smtpmail_outbox *)smtpmail__alloc(cfg->hooks, sizeof *b)))
+        return smtpmail__fail(err, SMTPMAIL_ERR_NO_MEMORY, "", "out of memory");
+    memset(b, 0, sizeof *b);
+    if (opt) b->opt = *opt;
+    if (!b->opt.queue_max) b->opt.queue_max = 256;
+    if (!b->opt.max_message_bytes) b->opt.max_message_bytes = 4u * 1024 * 1024;
+    if (!b->opt.retry_for_ms) b->opt.retry_for_ms = 24u * 3600 * 1000;
+    if (!b->opt.backoff_first_ms) b->opt.backoff_first_ms = 2000;
+    if (!b->opt.backoff_max_ms) b->opt.backoff_max_ms = 300000;
+    if (b->opt.backoff_max_ms < b->opt.backoff_first_ms) b->opt.backoff_max_ms = b->opt.backoff_first_ms;
+    if (!b->opt.idle_close_ms) b->opt.idle_close_ms = 30000;
+    b->opt.spool_dir = NULL;
+    b->next_id = 1;
+    if (smtpmail__outbox_copy_config(b, cfg) != SMTPMAIL_OK ||
+        (opt && opt->spool_dir && opt->spool_dir[0] && !(b->spool = smtpmail__strdup(&b->hooks, opt->spool_dir))) ||
+        (b->opt.per_minute &&
+         !(b->sent_at = (uint64_t *)smtpmail__alloc(&b->hooks, b->opt.per_minute * sizeof *b->sent_at)))) {
+        r = smtpmail__fail(err, SMTPMAIL_ERR_NO_MEMORY, "", "out of memory");
+        goto fail;
+    }
+    if (b->spool && (r = smtpmail__spool_scan(b, err)) != SMTPMAIL_OK) goto fail;
+#if defined(_WIN32)
+    InitializeCriticalSection(&b->mu);
+    InitializeConditionVariable(&b->cv);
+    if (!b->opt.no_thread) {
+        b->thread = CreateThread(NULL, 0, smtpmail__outbox_thread, b, 0, NULL);
+        b->thread_on = b->thread != NULL;
+    }
+#else
+    (void)pthread_mutex_init(&b->mu, NULL);
+    (void)pthread_condattr_init(&ca);
+    (void)pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    (void)pthread_cond_init(&b->cv, &ca);
+    (void)pthread_condattr_destroy(&ca);
+    if (!b->opt.no_thread) b->thread_on = pthread_create(&b->thread, NULL, smtpmail__outbox_thread, b) == 0;
+#endif
+    if (!b->opt.no_thread && !b->thread_on) {
+        smtpmail_outbox_close(b, 0);
+        return smtpmail__fail(err, SMTPMAIL_ERR_NO_MEMORY, "", "cannot start the outbox's thread");
+    }
+    *out = b;
+    return SMTPMAIL_OK;
+fail:
+    while (b->head) {
+        smtpmail__item *it = b->head;
+        b->head = it->next;
+        smtpmail__item_free(b, it);
+    }
+    if (b->cfg_mem) smtpmail__wipe(b->cfg_mem, b->cfg_mem_len);
+    smtpmail__free(&b->hooks, b->cfg_mem);
+    smtpmail__free(&b->hooks, b->spool);
+    smtpmail__free(&b->hooks, b->sent_at);
+    smtpmail__free(cfg->hooks, b);
+    return r;
+}
+
+SMTPMAIL_API smtpmail_result smtpmail_outbox_enqueue(smtpmail_outbox *b, const smtpmail_message *msg,
+                                                     unsigned long long *id, smtpmail_error *err)
+{
+    smtpmail__item *it;
+    smtpmail__grow g;
+    smtpmail_result r;
+    if (id) *id = 0;
+    if (!b) return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, "outbox", "outbox is NULL");
+    if ((r = smtpmail__check(msg, err)) != SMTPMAIL_OK) return r;
+    smtpmail__lock(b);
+    if (b->count >= b->opt.queue_max || b->closing) {
+        smtpmail__unlock(b);
+        return b->closing ? smtpmail__fail(err, SMTPMAIL_ERR_QUEUE_CLOSED, "outbox", "the outbox is closing")
+                          : smtpmail__fail(err, SMTPMAIL_ERR_QUEUE_FULL, "outbox",
+                                           "the outbox holds %lu messages (queue_max)",
+                                           (unsigned long)b->opt.queue_max);
+    }
+    b->count++; /* the place is taken while the message renders, unlocked */
+    smtpmail__unlock(b);
+
+    memset(&g, 0, sizeof g);
+    g.hooks = &b->hooks;
+    g.max = (size_t)-1;
+    it = (smtpmail__item *)smtpmail__alloc(&b->hooks, sizeof *it);
+    if (!it || smtpmail__record_head(&g, msg) != 0) {
+        r = smtpmail__fail(err, SMTPMAIL_ERR_NO_MEMORY, "", "out of memory");
+        goto fail;
+    }
+    memset(it, 0, sizeof *it);
+    it->raw_off = g.len;
+    if (b->spool) {
+        smtpmail__lock(b);
+        it->id = b->next_id++;
+        smtpmail__unlock(b);
+        it->rec = g.p, it->rec_len = g.len, g.p = NULL;
+        if ((r = smtpmail__spool_write(b, it, msg, err)) != SMTPMAIL_OK) goto fail;
+    } else {
+        g.max = g.len + b->opt.max_message_bytes;
+        r = smtpmail_message_write(msg, &b->hooks, smtpmail__grow_put, &g, err);
+        if (r != SMTPMAIL_OK) {
+            if (g.full)
+                r = smtpmail__fail(err, SMTPMAIL_ERR_TOO_LONG, "outbox.max_message_bytes",
+                                   "the message is over max_message_bytes (%lu): use a spool_dir",
+                                   (unsigned long)b->opt.max_message_bytes);
+            else if (r == SMTPMAIL_ERR_WRITE)
+                r = smtpmail__fail(err, SMTPMAIL_ERR_NO_MEMORY, "", "out of memory");
+            goto fail;
+        }
+        it->rec = g.p, it->rec_len = g.len, g.p = NULL;
+        it->raw_len = it->rec_len - it->raw_off;
+    }
+    if (smtpmail__record_parse(b, it) != 0) {
+        r = smtpmail__fail(err, SMTPMAIL_ERR_INTERNAL, "", "internal error: outbox record (please report)");
+        goto fail;
+    }
+    smtpmail__lock(b);
+    if (!it->id) it->id = b->next_id++;
+    it->born = smtpmail__ticks(&b->hooks);
+    smtpmail__queue_push(b, it);
+    b->gen++;
+    smtpmail__signal(b);
+    smtpmail__unlock(b);
+    if (id) *id = it->id;
+    return SMTPMAIL_OK;
+fail:
+    if (it && it->path) (void)remove(it->path);
+    smtpmail__free(&b->hooks, g.p);
+    if (it) smtpmail__item_free(b, it);
+    smtpmail__lock(b);
+    b->count--;
+    smtpmail__unlock(b);
+    return r;
+}
+
+SMTPMAIL_API size_t smtpmail_outbox_pending(smtpmail_outbox *b)
+{
+    size_t n;
+    if (!b) return 0;
+    smtpmail__lock(b);
+    n = b->count;
+    smtpmail__unlock(b);
+    return n;
+}
+
+SMTPMAIL_API uint32_t smtpmail_outbox_pump(smtpmail_outbox *b)
+{
+    if (!b || b->thread_on) return 1000;
+    return smtpmail__outbox_step(b);
+}
+
+SMTPMAIL_API size_t smtpmail_outbox_close(smtpmail_outbox *b, uint32_t flush_ms)
+{
+    smtpmail_error err;
+    size_t left = 0;
+    if (!b) return 0;
+    smtpmail__lock(b);
+    b->closing = 1;
+    b->flush_until = smtpmail__ticks(&b->hooks) + flush_ms;
+    smtpmail__signal(b);
+    smtpmail__unlock(b);
+    if (b->thread_on) {
+#if defined(_WIN32)
+        WaitForSingleObject(b->thread, INFINITE);
+        CloseHandle(b->thread);
+#else
+        (void)pthread_join(b->thread, NULL);
+#endif
+    } else if (flush_ms > 0) {
+        smtpmail__outbox_run(b); /* no_thread: the flush happens here */
+    }
+    if (b->session) smtpmail_session_close(b->session);
+    memset(&err, 0, sizeof err);
+    smtpmail__fail(&err, SMTPMAIL_ERR_QUEUE_CLOSED, "outbox", "the outbox closed before this message was sent");
+    while (b->head) {
+        smtpmail__item *it = b->head;
+        b->head = it->next;
+        left++;
+        if (!it->path) smtpmail__report(b, it, SMTPMAIL_ERR_QUEUE_CLOSED, &err, 1);
+        smtpmail__item_free(b, it);
+    }
+#if defined(_WIN32)
+    DeleteCriticalSection(&b->mu);
+#else
+    (void)pthread_cond_destroy(&b->cv);
+    (void)pthread_mutex_destroy(&b->mu);
+#endif
+    smtpmail__wipe(b->cfg_mem, b->cfg_mem_len);
+    smtpmail__free(&b->hooks, b->cfg_mem);
+    smtpmail__free(&b->hooks, b->spool);
+    smtpmail__free(&b->hooks, b->sent_at);
+    {
+        smtpmail_hooks h = b->hooks;
+        smtpmail__free(&h, b);
+    }
+    return left;
+}
+
+#endif /* SMTPMAIL_OUTBOX */
 
 #endif /* SMTPMAIL_IMPLEMENTATION */
 

@@ -711,6 +711,88 @@ def _(env, fail):
     c_api(env, fail, 'cadir', 'tls', 'smtps', 1, 'PLAIN')
 
 
+@case('31 examples/custom_transport delivers over its own sockets: plaintext, and TLS on top')
+def _(env, fail):
+    exe = os.path.join(os.path.dirname(env.cli), 'custom_transport')
+    if not os.access(exe, os.X_OK):
+        return '%s is not built (make examples)' % exe
+    base = {'SMTPMAIL_FROM': USER, 'SMTPMAIL_TO': 'trader@example.com'}
+    for server, url, extra, auth_user, tls in (
+            ('plain', env.url('plain', 'smtp+plain', '127.0.0.1'), {}, None, None),
+            ('tls', env.url('tls'), {'SMTPMAIL_PASSWORD': PASSWORD, 'SSL_CERT_FILE': env.ca},
+             USER, 'implicit')):
+        r = run([exe], env=dict(base, SMTPMAIL_URL=url, **extra))
+        if r.returncode != 0:
+            fail('%s: %s' % (server, brief(r)))
+            continue
+        got = expect_one(env, fail, server)
+        env.mark()
+        if not got:
+            continue
+        msg = email.message_from_bytes(got[1], policy=email.policy.default)
+        body = msg.get_body(('plain',))
+        checks = [('subject', str(msg['subject']), 'Sent over a custom transport'),
+                  ('from', addresses(msg, 'from'), [('Gateway 7', USER)]),
+                  ('to', addresses(msg, 'to'), [('', 'trader@example.com')]),
+                  ('text', body and body.get_content().replace('\r\n', '\n'),
+                   'This message went through config.transport.\n'),
+                  ('auth_user', got[2]['auth_user'], auth_user), ('tls', got[2]['tls'], tls)]
+        for what, have, want in checks:
+            if have != want:
+                fail('%s: %s %r, expected %r' % (server, what, have, want))
+
+
+@case('32 examples/alert_outbox: spooled while the server is unreachable, killed, '
+      'restarted: each alert arrives once')
+def _(env, fail):
+    exe = os.path.join(os.path.dirname(env.cli), 'alert_outbox')
+    if not os.access(exe, os.X_OK):
+        return '%s is not built (make examples)' % exe
+    spool = os.path.join(env.tmp, 'outbox.spool')
+    os.mkdir(spool)
+    with socket.socket() as s:      # a port nobody listens on: refused
+        s.bind(('127.0.0.1', 0))
+        dead = s.getsockname()[1]
+    base = {'SMTPMAIL_FROM': USER, 'SMTPMAIL_TO': 'trader@example.com',
+            'SMTPMAIL_PASSWORD': PASSWORD, 'SMTPMAIL_CA_FILE': env.ca}
+    subjects = ['成交 %d: rb2405 买入 1 手' % i for i in range(5)]
+    full = {k: v for k, v in os.environ.items() if not k.startswith('SMTPMAIL_')}
+    full.update(base, SMTPMAIL_URL='smtps://localhost:%d' % dead)
+    p = subprocess.Popen(WRAP + [exe, spool] + subjects, stdin=subprocess.DEVNULL,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=full)
+    out, end = b'', time.monotonic() + TIMEOUT
+    while b'queued all' not in out and time.monotonic() < end and p.poll() is None:
+        ready, _, _ = select.select([p.stdout], [], [], 0.5)
+        if ready:
+            out += os.read(p.stdout.fileno(), 4096)
+    queued = sorted(f for f in os.listdir(spool) if f.endswith('.msg'))
+    p.kill()                        # a crash: no close, no flush
+    p.wait()
+    p.stdout.close()
+    p.stderr.close()
+    if b'queued all' not in out or len(queued) != 5:
+        fail('first run: %r, spool %r' % (out[-400:], queued))
+        return
+    if env.new_anywhere():
+        fail('something arrived while the server was unreachable: %r' % env.new_anywhere())
+    r = run([exe, spool], env=dict(base, SMTPMAIL_URL=env.url('tls')))
+    if r.returncode != 0:
+        fail('second run: %s' % brief(r))
+    got = env.new('tls')
+    have = sorted(str(email.message_from_bytes(g[1], policy=email.policy.default)['subject'])
+                  for g in got)
+    if have != sorted(subjects):
+        fail('arrived %r, expected each of %r once' % (have, subjects))
+    ids = {email.message_from_bytes(g[1], policy=email.policy.default)['message-id'] for g in got}
+    if len(ids) != len(got):
+        fail('Message-IDs repeat: %r' % ids)
+    if any(g[2]['auth_user'] != USER or g[2]['tls'] != 'implicit' for g in got):
+        fail('not over implicit TLS with AUTH: %r' % [g[2] for g in got])
+    left = [f for f in os.listdir(spool) if not f.startswith('.')]
+    if left:
+        fail('spool not empty after delivery: %r' % left)
+
+
 # ---- main -----------------------------------------------------------------
 
 def start_servers(certs, maildir, log_path):

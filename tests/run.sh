@@ -61,8 +61,10 @@ build "header as C++" $B/cpp_test
 build "two-TU link" $B/link_test
 build "quick start from the header" $B/quick_start
 build "thread test (pthreads)" $B/thread_test
+build "outbox tests (pthreads)" $B/test_outbox
 build "implementation object" $B/link_impl.o
 build "real-server client (C API)" $B/real_send
+build "embedded configuration on the host" $B/test_embedded
 
 echo "== unit tests (gcc build)"
 if [ -x $B/test_main ]; then suite "unit tests" $W $B/test_main; fi
@@ -71,6 +73,15 @@ if [ -x $B/test_main_clang ]; then run "unit tests, clang build" $W $B/test_main
 echo "== SMTP engine (scripted server)"
 if [ -x $B/test_smtp ]; then suite "SMTP engine (scripted server)" $W $B/test_smtp; fi
 if [ -x $B/test_smtp_clang ]; then run "SMTP engine, clang build" $W $B/test_smtp_clang; fi
+echo "== embedded: NO_SOCKETS + NO_STDIO + NO_TLS, small buffers, every hook supplied"
+if [ -x $B/test_embedded ]; then suite "embedded configuration" $W $B/test_embedded; fi
+if command -v arm-none-eabi-gcc >/dev/null 2>&1 || [ "$(id -u)" = 0 ]; then
+    run "embedded: Cortex-M4 cross build, no warnings" $MAKE --no-print-directory -s BUILD="$B" embedded-check
+else
+    echo "skip embedded cross build: no arm-none-eabi-gcc (apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi)"
+fi
+echo "== outbox (SMTPMAIL_OUTBOX): queue, backoff, rate limit, spool, worker thread"
+if [ -x $B/test_outbox ]; then suite "outbox" $W $B/test_outbox; fi
 echo "== header as C++, two-TU link"
 [ -x $B/cpp_test ] && run "C++ render" $W $B/cpp_test
 [ -x $B/link_test ] && run "two-TU program" $W $B/link_test

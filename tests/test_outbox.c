@@ -1,0 +1,664 @@
+/* tests/test_outbox.c - the outbox (SMTPMAIL_OUTBOX) against a small SMTP
+   responder behind the transport hook, on a clock the tests move by hand
+   (no_thread + smtpmail_outbox_pump), and once with the worker thread.
+
+   What is checked: enqueue returns before any network work; the backoff
+   waits (exponential, capped, jitter within [d/2, d]); 4xx retried, 5xx
+   reported once and not retried; the retry deadline; a full queue; the
+   rate limit and its digest; the spool across a close and a reopen, with
+   a half-written and a corrupt file; close reports what it could not send. */
+#define _POSIX_C_SOURCE 200112L
+#include <errno.h>
+#include <pthread.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define SMTPMAIL_IMPLEMENTATION
+#define SMTPMAIL_OUTBOX
+#include "../smtpmail.h"
+#include "check.h"
+
+#define CHECK_INT(got, want)                                                                    \
+    do {                                                                                        \
+        long g_ = (long)(got), w_ = (long)(want);                                               \
+        if (!CHECK(g_ == w_)) printf("    note: got %ld, want %ld\n", g_, w_);                  \
+    } while (0)
+
+/* >>responder: an SMTP server in a few lines, enough for the outbox. */
+typedef struct srv {
+    int down;                   /* connects are refused */
+    const char *finals[16];     /* replies to successive ends of data; NULL: 250 */
+    int n_final;
+    int connects, open, in_data, closed_by_quit;
+    char out[1024];
+    size_t out_len, out_pos;
+    char line[4096];
+    size_t line_len;
+    char *cur;                  /* the message being received */
+    size_t cur_len, cur_cap;
+    char *msgs[64];             /* the ones the server accepted */
+    int n_msgs, n_ends;
+    uint64_t connect_at[64];
+    /* thread test: connect waits for the gate */
+    int gated;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+} srv;
+
+static uint64_t g_clock = 1000000; /* ms, moved by the tests */
+static srv g_srv;
+static unsigned char g_rnd = 0;    /* every random byte */
+
+static uint64_t fake_ticks(void *u) { (void)u; return g_clock; }
+static int64_t fake_now(int *off, void *u) { (void)u; *off = 0; return 1700000000; }
+static int fake_random(void *buf, size_t len, void *u)
+{
+    (void)u;
+    memset(buf, g_rnd, len);
+    return 0;
+}
+
+static void say(srv *s, const char *text)
+{
+    size_t n = strlen(text);
+    if (s->out_len + n <= sizeof s->out) memcpy(s->out + s->out_len, text, n), s->out_len += n;
+}
+
+static void srv_line(srv *s, const char *l)
+{
+    if (s->in_data) {
+        if (strcmp(l, ".") == 0) {
+            const char *fin = s->n_ends < s->n_final && s->finals[s->n_ends] ? s->finals[s->n_ends] : "250 ok\r\n";
+            s->n_ends++;
+            s->in_data = 0;
+            if (fin[0] == '2' && s->n_msgs < 64) {
+                s->msgs[s->n_msgs++] = s->cur;
+                s->cur = NULL, s->cur_len = s->cur_cap = 0;
+            }
+            say(s, fin);
+            return;
+        }
+        if (l[0] == '.') l++; /* dot-stuffing undone */
+        grow_put(&s->cur, &s->cur_len, &s->cur_cap, l, strlen(l));
+        grow_put(&s->cur, &s->cur_len, &s->cur_cap, "\r\n", 2);
+        return;
+    }
+    if (strncmp(l, "EHLO", 4) == 0) say(s, "250-fake.test\r\n250 SIZE 10000000\r\n");
+    else if (strncmp(l, "DATA", 4) == 0) {
+        s->in_data = 1;
+        free(s->cur);
+        s->cur = NULL, s->cur_len = s->cur_cap = 0;
+        say(s, "354 go\r\n");
+    } else if (strncmp(l, "QUIT", 4) == 0) say(s, "221 bye\r\n"), s->closed_by_quit = 1;
+    else say(s, "250 ok\r\n"); /* MAIL, RCPT, RSET */
+}
+
+static int t_connect(void **conn, const char *host, uint16_t port, uint32_t ms, void *u)
+{
+    srv *s = (srv *)u;
+    (void)host, (void)port, (void)ms;
+    if (s->gated) {
+        pthread_mutex_lock(&s->mu);
+        while (s->gated) pthread_cond_wait(&s->cv, &s->mu);
+        pthread_mutex_unlock(&s->mu);
+    }
+    if (s->connects < 64) s->connect_at[s->connects] = g_clock;
+    s->connects++;
+    if (s->down) return SMTPMAIL_ERR_CONNECT;
+    s->open = 1, s->in_data = 0, s->out_len = s->out_pos = s->line_len = 0;
+    say(s, "220 fake.test ESMTP\r\n");
+    *conn = s;
+    return 0;
+}
+
+static int t_send(void *conn, const void *data, size_t len, uint32_t ms, void *u)
+{
+    srv *s = (srv *)conn;
+    const char *p = (const char *)data;
+    size_t i;
+    (void)ms, (void)u;
+    for (i = 0; i < len; i++) {
+        if (p[i] == '\n' && s->line_len > 0 && s->line[s->line_len - 1] == '\r') {
+            s->line[s->line_len - 1] = '\0';
+            srv_line(s, s->line);
+            s->line_len = 0;
+        } else if (s->line_len < sizeof s->line - 1) {
+            s->line[s->line_len++] = p[i];
+        }
+    }
+    return (int)len;
+}
+
+static int t_recv(void *conn, void *buf, size_t cap, uint32_t ms, void *u)
+{
+    srv *s = (srv *)conn;
+    size_t n = s->out_len - s->out_pos;
+    (void)ms, (void)u;
+    if (n == 0) {
+        s->out_len = s->out_pos = 0;
+        return s->closed_by_quit ? 0 : SMTPMAIL_ERR_TIMEOUT;
+    }
+    if (n > cap) n = cap;
+    memcpy(buf, s->out + s->out_pos, n);
+    s->out_pos += n;
+    return (int)n;
+}
+
+static void t_close(void *conn, void *u)
+{
+    srv *s = (srv *)conn;
+    (void)u;
+    s->open = 0, s->closed_by_quit = 0;
+}
+
+static void srv_reset(void)
+{
+    int i;
+    for (i = 0; i < g_srv.n_msgs; i++) free(g_srv.msgs[i]);
+    free(g_srv.cur);
+    memset(&g_srv, 0, sizeof g_srv);
+    g_clock = 1000000;
+    g_rnd = 0;
+}
+
+/* >>fixtures */
+static smtpmail_transport g_tr;
+static smtpmail_hooks g_hooks;
+
+static smtpmail_config test_config(void)
+{
+    smtpmail_config c;
+    memset(&c, 0, sizeof c);
+    c.url = "smtp+plain://mx.test:25";
+    g_tr.connect = t_connect, g_tr.send = t_send, g_tr.recv = t_recv, g_tr.close = t_close;
+    g_tr.user_data = &g_srv;
+    c.transport = &g_tr;
+    memset(&g_hooks, 0, sizeof g_hooks);
+    g_hooks.ticks_ms = fake_ticks, g_hooks.now = fake_now, g_hooks.random = fake_random;
+    c.hooks = &g_hooks;
+    return c;
+}
+
+/* Reports, as they came. */
+typedef struct reports {
+    int n;
+    unsigned long long id[64];
+    smtpmail_result result[64];
+    unsigned attempts[64];
+    size_t digest_of[64];
+    char subject[64][64];
+} reports;
+static reports g_rep;
+
+static void on_done(const smtpmail_outbox_report *r, void *u)
+{
+    reports *p = (reports *)u;
+    if (p->n < 64) {
+        p->id[p->n] = r->id, p->result[p->n] = r->result, p->attempts[p->n] = r->attempts;
+        p->digest_of[p->n] = r->digest_of;
+        snprintf(p->subject[p->n], sizeof p->subject[p->n], "%s", r->subject);
+        if ((r->result == SMTPMAIL_OK) != (r->error == NULL)) p->n = 1000; /* error iff failed */
+    }
+    p->n++;
+}
+
+static smtpmail_outbox_options test_options(void)
+{
+    smtpmail_outbox_options o;
+    memset(&o, 0, sizeof o);
+    memset(&g_rep, 0, sizeof g_rep);
+    o.no_thread = 1;
+    o.on_done = on_done;
+    o.user_data = &g_rep;
+    return o;
+}
+
+static smtpmail_address g_to[1] = {{"Desk", "desk@example.com"}};
+
+static smtpmail_message alert(const char *subject, const char *text)
+{
+    smtpmail_message m;
+    memset(&m, 0, sizeof m);
+    m.from.name = "Bot";
+    m.from.addr = "bot@example.com";
+    m.to = g_to, m.to_count = 1;
+    m.subject = subject;
+    m.text = text;
+    return m;
+}
+
+/* Pumps until nothing is due now; returns the last wait. */
+static uint32_t pump_all(smtpmail_outbox *b)
+{
+    uint32_t w = 0;
+    int i;
+    for (i = 0; i < 100 && (w = smtpmail_outbox_pump(b)) == 0; i++) {}
+    return w;
+}
+
+static int has(const char *hay, const char *needle) { return hay && strstr(hay, needle) != NULL; }
+
+/* >>tests */
+
+/* The message the server got is the one the builder renders, byte for
+   byte: same Date (the clock hook) and Message-ID (the random hook). */
+static void test_delivers_what_the_builder_renders(void)
+{
+    smtpmail_config c;
+    smtpmail_outbox_options o;
+    smtpmail_outbox *b;
+    smtpmail_error err;
+    smtpmail_message m = alert("成交 rb2405 买入 2 手", "price 3588\n.leading dot\n");
+    char want[8192];
+    size_t want_len;
+    unsigned long long id;
+    srv_reset();
+    c = test_config();
+    o = test_options();
+    CHECK(smtpmail_outbox_open(&c, &o, &b, &err) == SMTPMAIL_OK);
+    CHECK(smtpmail_outbox_enqueue(b, &m, &id, &err) == SMTPMAIL_OK);
+    CHECK_INT(id, 1);
+    /* enqueue did no network work */
+    CHECK_INT(g_srv.connects, 0);
+    CHECK_INT(smtpmail_outbox_pending(b), 1);
+    pump_all(b);
+    CHECK_INT(g_srv.connects, 1);
+    CHECK_INT(g_srv.n_msgs, 1);
+    CHECK(smtpmail_message_render(&m, &g_hooks, want, sizeof want, &want_len, &err) == SMTPMAIL_OK);
+    if (g_srv.n_msgs == 1) CHECK_STR(g_srv.msgs[0], want);
+    CHECK(has(g_srv.msgs[0], "Subject: =?UTF-8?B?"));
+    CHECK_INT(g_rep.n, 1);
+    CHECK_INT(g_rep.result[0], SMTPMAIL_OK);
+    CHECK_INT(g_rep.attempts[0], 1);
+    CHECK_STR(g_rep.subject[0], "成交 rb2405 买入 2 手");
+    CHECK_INT(smtpmail_outbox_pending(b), 0);
+    /* A second one reuses the connection. */
+    CHECK(smtpmail_outbox_enqueue(b, &m, &id, &err) == SMTPMAIL_OK);
+    CHECK_INT(id, 2);
+    pump_all(b);
+    CHECK_INT(g_srv.connects, 1);
+    CHECK_INT(g_srv.n_msgs, 2);
+    CHECK_INT(smtpmail_outbox_close(b, 0), 0);
+}
+
+/* A bad message is refused at enqueue, with its field named; nothing is
+   queued. A full queue says so and takes nothing. */
+static void test_refusals_at_enqueue(void)
+{
+    smtpmail_config c;
+    smtpmail_outbox_options o;
+    smtpmail_outbox *b;
+    smtpmail_error err;
+    smtpmail_message m = alert("ok", "x");
+    smtpmail_message bad = alert("line\r\nBcc: evil@example.com", "x");
+    int i;
+    srv_reset();
+    c = test_config();
+    o = test_options();
+    o.queue_max = 3;
+    CHECK(smtpmail_outbox_open(&c, &o, &b, &err) == SMTPMAIL_OK);
+    CHECK_INT(smtpmail_outbox_enqueue(b, &bad, NULL, &err), SMTPMAIL_ERR_HEADER_INJECTION);
+    CHECK_STR(err.field, "message.subject");
+    for (i = 0; i < 3; i++) CHECK(smtpmail_outbox_enqueue(b, &m, NULL, &err) == SMTPMAIL_OK);
+    CHECK_INT(smtpmail_outbox_enqueue(b, &m, NULL, &err), SMTPMAIL_ERR_QUEUE_FULL);
+    CHECK_STR(err.field, "outbox");
+    CHECK_INT(smtpmail_outbox_pending(b), 3);
+    pump_all(b);
+    CHECK_INT(g_srv.n_msgs, 3);
+    /* A message over max_message_bytes (memory queue). */
+    CHECK_INT(smtpmail_outbox_close(b, 0), 0);
+    o = test_options();
+    o.max_message_bytes = 100;
+    CHECK(smtpmail_outbox_open(&c, &o, &b, &err) == SMTPMAIL_OK);
+    CHECK_INT(smtpmail_outbox_enqueue(b, &m, NULL, &err), SMTPMAIL_ERR_TOO_LONG);
+    CHECK_STR(err.field, "outbox.max_message_bytes");
+    CHECK_INT(smtpmail_outbox_pending(b), 0);
+    CHECK_INT(smtpmail_outbox_close(b, 0), 0);
+}
+
+/* Server down: the waits between attempts double from backoff_first_ms up
+   to backoff_max_ms; with random bytes 0 the jitter takes exactly d/2,
+   with 0xFF something in [d/2, d]. Nothing is reported until it is sent. */
+static void test_backoff_while_the_server_is_down(void)
+{
+    smtpmail_config c;
+    smtpmail_outbox_options o;
+    smtpmail_outbox *b;
+    smtpmail_error err;
+    smtpmail_message m = alert("down", "x");
+    static const uint32_t d[] = {1000, 2000, 4000, 8000, 8000, 8000};
+    int k, jitter;
+    for (jitter = 0; jitter < 2; jitter++) {
+        srv_reset();
+        g_rnd = jitter ? 0xFF : 0;
+        c = test_config();
+        o = test_options();
+        o.backoff_first_ms = 1000;
+        o.backoff_max_ms = 8000;
+        g_srv.down = 1;
+        CHECK(smtpmail_outbox_open(&c, &o, &b, &err) == SMTPMAIL_OK);
+        CHECK(smtpmail_outbox_enqueue(b, &m, NULL, &err) == SMTPMAIL_OK);
+        CHECK(smtpmail_outbox_enqueue(b, &m, NULL, &err) == SMTPMAIL_OK);
+        for (k = 0; k < 6; k++) {
+            uint32_t w = pump_all(b);
+            /* one connect per round, not one per queued message */
+            CHECK_INT(g_srv.connects, k + 1);
+            if (jitter) CHECK(w >= d[k] / 2 && w <= d[k]);
+            else CHECK_INT(w, d[k] / 2);
+            g_clock += w - 1; /* not yet */
+            CHECK_INT(smtpmail_outbox_pump(b) > 0, 1);
+            CHECK_INT(g_srv.connects, k + 1);
+            g_clock += 1;
+        }
+        CHECK_INT(g_rep.n, 0);
+        g_srv.down = 0;
+        pump_all(b);
+        CHECK_INT(g_srv.n_msgs, 2);
+        CHECK_INT(g_rep.n, 2);
+        CHECK_INT(g_rep.result[0], SMTPMAIL_OK);
+        CHECK_INT(g_rep.attempts[0], 7);
+        CHECK_INT(smtpmail_outbox_close(b, 0), 0);
+    }
+}
+
+/* 4xx at the end of data: retried after a backoff; 5xx: reported once,
+   never retried; retry_for_ms ends the retries of a 4xx that persists. */
+static void test_temporary_permanent_and_the_deadline(void)
+{
+    smtpmail_config c;
+    smtpmail_outbox_options o;
+    smtpmail_outbox *b;
+    smtpmail_error err;
+    smtpmail_message m1 = alert("first", "x"), m2 = alert("second", "x");
+    int i;
+    srv_reset();
+    c = test_config();
+    o = test_options();
+    o.backoff_first_ms = 1000;
+    g_srv.finals[0] = "451 4.3.0 try later\r\n";
+    g_srv.finals[1] = "554 5.7.1 spam\r\n";
+    g_srv.n_final = 2;
+    CHECK(smtpmail_outbox_open(&c, &o, &b, &err) == SMTPMAIL_OK);
+    CHECK(smtpmail_outbox_enqueue(b, &m1, NULL, &err) == SMTPMAIL_OK);
+    CHECK(smtpmail_outbox_enqueue(b, &m2, NULL, &err) == SMTPMAIL_OK);
+    pump_all(b);
+    /* first: 451, waits; second: 554, reported */
+    CHECK_INT(g_srv.n_ends, 2);
+    CHECK_INT(g_rep.n, 1);
+    CHECK_INT(g_rep.result[0], SMTPMAIL_ERR_PERMANENT);
+    CHECK_STR(g_rep.subject[0], "second");
+    CHECK_INT(smtpmail_outbox_pending(b), 1);
+    g_clock += 1000;
+    pump_all(b);
+    CHECK_INT(g_srv.n_ends, 3);
+    CHECK_INT(g_rep.n, 2);
+    CHECK_INT(g_rep.result[1], SMTPMAIL_OK);
+    CHECK_INT(g_rep.attempts[1], 2);
+    CHECK_STR(g_rep.subject[1], "first");
+    CHECK_INT(g_srv.n_msgs, 1);
+    /* No more transactions happen: 554 was not retried. */
+    g_clock += 600000;
+    pump_all(b);
+    CHECK_INT(g_srv.n_ends, 3);
+    CHECK_INT(smtpmail_outbox_close(b, 0), 0);
+
+    /* A 4xx forever: given up once retry_for_ms has passed. */
+    srv_reset();
+    c = test_config();
+    o = test_options();
+    o.backoff_first_ms = 2000, o.backoff_max_ms = 2000, o.retry_for_ms = 10000;
+    for (i = 0; i < 16; i++) g_srv.finals[i] = "452 4.2.2 mailbox full\r\n";
+    g_srv.n_final = 16;
+    CHECK(smtpmail_outbox_open(&c, &o, &b, &err) == SMTPMAIL_OK);
+    CHECK(smtpmail_outbox_enqueue(b, &m1, NULL, &err) == SMTPMAIL_OK);
+    for (i = 0; i < 40 && g_rep.n == 0; i++) {
+        pump_all(b);
+        g_clock += 500;
+    }
+    CHECK_INT(g_rep.n, 1);
+    CHECK_INT(g_rep.result[0], SMTPMAIL_ERR_TEMPORARY);
+    /* attempts 1000 ms apart (d/2 with random bytes 0), until 10 s */
+    CHECK(g_rep.attempts[0] >= 10 && g_rep.attempts[0] <= 12);
+    CHECK_INT(smtpmail_outbox_pending(b), 0);
+    CHECK_INT(smtpmail_outbox_close(b, 0), 0);
+}
+
+/* per_minute = 2 and a burst of 7: two go at once, the five that had to
+   wait go as one digest when the minute is over. */
+static void test_rate_limit_makes_a_digest(void)
+{
+    smtpmail_config c;
+    smtpmail_outbox_options o;
+    smtpmail_outbox *b;
+    smtpmail_error err;
+    char subj[7][32];
+    smtpmail_message m;
+    uint32_t w;
+    int i, digests = 0;
+    srv_reset();
+    c = test_config();
+    o = test_options();
+    o.per_minute = 2;
+    CHECK(smtpmail_outbox_open(&c, &o, &b, &err) == SMTPMAIL_OK);
+    for (i = 0; i < 7; i++) {
+        snprintf(subj[i], sizeof subj[i], "止损 %d", i);
+        m = alert(subj[i], "stop hit");
+        CHECK(smtpmail_outbox_enqueue(b, &m, NULL, &err) == SMTPMAIL_OK);
+    }
+    w = pump_all(b);
+    CHECK_INT(g_srv.n_msgs, 2);
+    CHECK(w > 0 && w <= 60000);
+    g_clock += 30000; /* (the idle session is closed on the way) */
+    pump_all(b);
+    g_clock += 29999;
+    pump_all(b);
+    CHECK_INT(g_srv.n_msgs, 2);
+    g_clock += 1;
+    pump_all(b);
+    CHECK_INT(g_srv.n_msgs, 3);
+    CHECK_INT(g_rep.n, 7);
+    for (i = 0; i < g_rep.n && i < 7; i++) {
+        CHECK_INT(g_rep.result[i], SMTPMAIL_OK);
+        digests += g_rep.digest_of[i] == 5;
+    }
+    CHECK_INT(digests, 5);
+    if (g_srv.n_msgs == 3) {
+        /* The digest: "5 alerts: <first held>", then each subject and text. */
+        /* 止损 is E6 AD A2 E6 8D 9F in UTF-8; the body is quoted-printable. */
+        CHECK(has(g_srv.msgs[2], "Subject: 5 alerts: =?UTF-8?B?5q2i5o2f?= 2\r\n"));
+        for (i = 2; i < 7; i++) {
+            char want[64];
+            snprintf(want, sizeof want, "--- %d of 5: =E6=AD=A2=E6=8D=9F %d\r\nstop hit\r\n", i - 1, i);
+            CHECK(has(g_srv.msgs[2], want));
+        }
+        CHECK(has(g_srv.msgs[2], "To: desk@example.com"));
+        CHECK(!has(g_srv.msgs[0], "alerts"));
+    }
+    CHECK_INT(smtpmail_outbox_close(b, 0), 0);
+}
+
+static void make_dir(char *path, size_t cap)
+{
+    temp_path(path, cap, "spool");
+    CHECK(mkdir(path, 0700) == 0);
+}
+
+static int count_files(const char *dir, const char *ext)
+{
+    char cmd[600];
+    FILE *p;
+    int n = -1;
+    snprintf(cmd, sizeof cmd, "ls '%s' | grep -c '\\.%s$'", dir, ext);
+    if ((p = popen(cmd, "r")) != NULL) {
+        if (fscanf(p, "%d", &n) != 1) n = -1;
+        pclose(p);
+    }
+    return n;
+}
+
+static void write_file(const char *dir, const char *name, const char *text)
+{
+    char path[600];
+    FILE *f;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    f = fopen(path, "wb");
+    CHECK(f != NULL);
+    if (f) fputs(text, f), fclose(f);
+}
+
+/* The spool: enqueued while the server is down, closed (as a crash would
+   leave it), reopened with the server up: each sent once, in order, and
+   the files gone. A .tmp (a write cut short) is dropped; a corrupt .msg
+   is set aside as .failed. */
+static void test_spool_survives_a_restart(void)
+{
+    smtpmail_config c;
+    smtpmail_outbox_options o;
+    smtpmail_outbox *b;
+    smtpmail_error err;
+    char dir[512], subj[3][16], cmd[600];
+    smtpmail_message m;
+    int i;
+    srv_reset();
+    make_dir(dir, sizeof dir);
+    c = test_config();
+    o = test_options();
+    o.spool_dir = dir;
+    g_srv.down = 1;
+    CHECK(smtpmail_outbox_open(&c, &o, &b, &err) == SMTPMAIL_OK);
+    for (i = 0; i < 3; i++) {
+        snprintf(subj[i], sizeof subj[i], "alert %d", i);
+        m = alert(subj[i], "x");
+        CHECK(smtpmail_outbox_enqueue(b, &m, NULL, &err) == SMTPMAIL_OK);
+    }
+    CHECK_INT(count_files(dir, "msg"), 3);
+    pump_all(b);
+    CHECK_INT(smtpmail_outbox_close(b, 0), 3);
+    CHECK_INT(g_rep.n, 0); /* kept in the spool: not reported as lost */
+    CHECK_INT(count_files(dir, "msg"), 3);
+
+    write_file(dir, "00000000000000ff.tmp", "smtpmail-outbox 1 00000");
+    write_file(dir, "00000000000000fe.msg", "smtpmail-outbox 1 0000000040\r\nX nonsense\r\n\r\n");
+    g_srv.down = 0;
+    o = test_options();
+    o.spool_dir = dir;
+    CHECK(smtpmail_outbox_open(&c, &o, &b, &err) == SMTPMAIL_OK);
+    CHECK_INT(smtpmail_outbox_pending(b), 3);
+    CHECK_INT(count_files(dir, "tmp"), 0);
+    CHECK_INT(count_files(dir, "failed"), 1);
+    pump_all(b);
+    CHECK_INT(g_srv.n_msgs, 3);
+    for (i = 0; i < g_srv.n_msgs && i < 3; i++) {
+        char line[64];
+        snprintf(line, sizeof line, "Subject: alert %d\r\n", i);
+        CHECK(has(g_srv.msgs[i], line));
+    }
+    CHECK_INT(g_rep.n, 3);
+    CHECK_INT(count_files(dir, "msg"), 0);
+    /* New ids continue after the spool's. */
+    m = alert("later", "x");
+    {
+        unsigned long long id;
+        CHECK(smtpmail_outbox_enqueue(b, &m, &id, &err) == SMTPMAIL_OK);
+        CHECK(id > 0xfe);
+    }
+    pump_all(b);
+    CHECK_INT(smtpmail_outbox_close(b, 0), 0);
+    /* A permanent refusal keeps the file, as .failed. */
+    g_srv.finals[g_srv.n_ends] = "550 no\r\n";
+    g_srv.n_final = g_srv.n_ends + 1;
+    o = test_options();
+    o.spool_dir = dir;
+    CHECK(smtpmail_outbox_open(&c, &o, &b, &err) == SMTPMAIL_OK);
+    CHECK(smtpmail_outbox_enqueue(b, &m, NULL, &err) == SMTPMAIL_OK);
+    pump_all(b);
+    CHECK_INT(g_rep.n, 1);
+    CHECK_INT(g_rep.result[0], SMTPMAIL_ERR_PERMANENT);
+    CHECK_INT(count_files(dir, "failed"), 2);
+    CHECK_INT(smtpmail_outbox_close(b, 0), 0);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    CHECK(system(cmd) == 0);
+
+    /* A spool that cannot be written: SPOOL, the path named, nothing queued. */
+    o = test_options();
+    o.spool_dir = "/nonexistent-smtpmail-spool";
+    CHECK_INT(smtpmail_outbox_open(&c, &o, &b, &err), SMTPMAIL_ERR_SPOOL);
+    CHECK_STR(err.field, "outbox.spool_dir");
+    CHECK(has(err.message, "/nonexistent-smtpmail-spool"));
+}
+
+/* Close without a spool: what could not go is reported, and counted. */
+static void test_close_reports_what_is_left(void)
+{
+    smtpmail_config c;
+    smtpmail_outbox_options o;
+    smtpmail_outbox *b;
+    smtpmail_error err;
+    smtpmail_message m = alert("left", "x");
+    srv_reset();
+    c = test_config();
+    o = test_options();
+    g_srv.down = 1;
+    CHECK(smtpmail_outbox_open(&c, &o, &b, &err) == SMTPMAIL_OK);
+    CHECK(smtpmail_outbox_enqueue(b, &m, NULL, &err) == SMTPMAIL_OK);
+    CHECK(smtpmail_outbox_enqueue(b, &m, NULL, &err) == SMTPMAIL_OK);
+    pump_all(b);
+    CHECK_INT(smtpmail_outbox_close(b, 0), 2);
+    CHECK_INT(g_rep.n, 2);
+    CHECK_INT(g_rep.result[0], SMTPMAIL_ERR_QUEUE_CLOSED);
+}
+
+/* The worker thread: enqueue returns while the worker is stuck in
+   connect (the gate), and everything goes once the gate opens. */
+static void test_worker_thread(void)
+{
+    smtpmail_config c;
+    smtpmail_outbox_options o;
+    smtpmail_outbox *b;
+    smtpmail_error err;
+    smtpmail_message m = alert("threaded", "x");
+    int i;
+    srv_reset();
+    c = test_config();
+    g_hooks.ticks_ms = NULL; /* the real clock */
+    o = test_options();
+    o.no_thread = 0;
+    pthread_mutex_init(&g_srv.mu, NULL);
+    pthread_cond_init(&g_srv.cv, NULL);
+    g_srv.gated = 1;
+    CHECK(smtpmail_outbox_open(&c, &o, &b, &err) == SMTPMAIL_OK);
+    for (i = 0; i < 5; i++) CHECK(smtpmail_outbox_enqueue(b, &m, NULL, &err) == SMTPMAIL_OK);
+    CHECK_INT(smtpmail_outbox_pending(b), 5);
+    pthread_mutex_lock(&g_srv.mu);
+    g_srv.gated = 0;
+    pthread_cond_broadcast(&g_srv.cv);
+    pthread_mutex_unlock(&g_srv.mu);
+    for (i = 0; i < 1000 && smtpmail_outbox_pending(b) > 0; i++) {
+        struct timespec ts = {0, 10000000};
+        nanosleep(&ts, NULL);
+    }
+    CHECK_INT(smtpmail_outbox_close(b, 5000), 0);
+    CHECK_INT(g_srv.n_msgs, 5);
+    CHECK_INT(g_srv.connects, 1);
+    CHECK_INT(g_rep.n, 5);
+    pthread_cond_destroy(&g_srv.cv);
+    pthread_mutex_destroy(&g_srv.mu);
+}
+
+static const test_case k_tests[] = {
+    T(delivers_what_the_builder_renders),
+    T(refusals_at_enqueue),
+    T(backoff_while_the_server_is_down),
+    T(temporary_permanent_and_the_deadline),
+    T(rate_limit_makes_a_digest),
+    T(spool_survives_a_restart),
+    T(close_reports_what_is_left),
+    T(worker_thread),
+};
+
+int main(int argc, char **argv)
+{
+    int r = run_tests(k_tests, sizeof k_tests / sizeof k_tests[0], argc, argv);
+    srv_reset();
+    return r;
+}
