@@ -124,7 +124,7 @@ clean:
 #                                one summary line each; any crash fails
 #   make fuzz-smoke              each target replays its seeds (make test)
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := fuzz_reply fuzz_ehlo fuzz_url fuzz_encoders fuzz_mime
+FUZZ_TARGETS := fuzz_reply fuzz_ehlo fuzz_url fuzz_encoders fuzz_mime fuzz_spool
 FUZZ_BINS    := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/%)
 FUZZ_FLAGS   := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
                 -fno-omit-frame-pointer
@@ -141,6 +141,25 @@ fuzz: $(FUZZ_BINS)
 
 fuzz-smoke: $(FUZZ_BINS)
 	@sh tests/fuzz/run.sh smoke $(BUILD)/fuzz $(FUZZ_TARGETS)
+
+# >>mbedtls3: the suite against mbedTLS 3.6 LTS (TLS 1.3 on), built as static
+# libraries from Debian's source package by tests/mbedtls.sh.
+#   make mbedtls3       tests/mbedtls.sh host, then the whole `make test`
+#                       suite with every C program built against
+#                       build/mbedtls-3.6/host, into $(BUILD)/mbedtls3;
+#                       ends with its own "N passed, N failed"
+#   make mbedtls3-mingw tests/mbedtls.sh mingw: build/mbedtls-3.6/mingw,
+#                       the libraries `make windows` links
+MBEDTLS3 := build/mbedtls-3.6
+.PHONY: mbedtls3 mbedtls3-mingw
+
+mbedtls3: deps
+	@sh tests/mbedtls.sh host
+	@sh tests/mbedtls3.sh "$(MAKE)" $(BUILD)/mbedtls3 $(MBEDTLS3)/host
+
+mbedtls3-mingw:
+	@sh tests/mbedtls.sh mingw
+# <<mbedtls3
 
 # >>bench: smtpmail beside curl, Python smtplib and msmtp, one table (see
 # tests/bench/README.md). Loopback only, a few minutes; never part of make
@@ -201,7 +220,8 @@ embedded-check:
 #                  is "N passed, N failed"
 MINGW_CC    ?= x86_64-w64-mingw32-gcc-win32
 WIN_BUILD   := $(BUILD)/windows
-WIN_MBEDTLS ?= $(BUILD)/mbedtls-3.6/mingw
+# tests/mbedtls.sh writes build/mbedtls-3.6/mingw whatever BUILD is.
+WIN_MBEDTLS ?= build/mbedtls-3.6/mingw
 # No -D_POSIX_C_SOURCE: Winsock, not POSIX sockets.
 WIN_CFLAGS  := -std=c99 $(WARN) -O2 -I. -I$(WIN_MBEDTLS)/include
 WIN_LIBS    := -static -L$(WIN_MBEDTLS)/lib -lmbedtls -lmbedx509 -lmbedcrypto \
@@ -228,6 +248,16 @@ $(WIN_BUILD)/smtpmail-send.exe: examples/smtpmail-send.c smtpmail.h \
 $(WIN_BUILD)/win_rootstore.exe: tests/win_rootstore.c | $(WIN_BUILD)
 	$(MINGW_CC) -std=c99 $(WARN) -O2 $< -o $@ -static -lcrypt32 -ladvapi32
 
+# The header as C++ with the Windows headers (MinGW's g++, win32 threads).
+MINGW_CXX ?= x86_64-w64-mingw32-g++-win32
+$(WIN_BUILD)/cpp_test.exe: tests/cpp_test.cpp smtpmail.h $(WIN_MBEDTLS)/lib/libmbedtls.a | $(WIN_BUILD)
+	$(MINGW_CXX) -std=c++11 $(CXXWARN) -O2 -I. -I$(WIN_MBEDTLS)/include $< -o $@ $(WIN_LIBS)
+
+# The outbox's Win32 threads and spool: compiled, not run (its tests are POSIX).
+$(WIN_BUILD)/outbox_impl.o: tests/link_impl.c smtpmail.h $(WIN_MBEDTLS)/lib/libmbedtls.a | $(WIN_BUILD)
+	$(MINGW_CC) $(WIN_CFLAGS) -DSMTPMAIL_OUTBOX -c $< -o $@
+
 windows:
-	@BUILD="$(BUILD)" MINGW_CC="$(MINGW_CC)" sh tests/windows.sh "$(MAKE)" "$(PYTHON)"
+	@BUILD="$(BUILD)" MINGW_CC="$(MINGW_CC)" MINGW_CXX="$(MINGW_CXX)" \
+	    sh tests/windows.sh "$(MAKE)" "$(PYTHON)"
 # <<windows

@@ -174,11 +174,30 @@ COMPILE-TIME OPTIONS (define before the implementation include)
                             accepted is one less (default 2048)
    SMTPMAIL_CMD_BUFFER      bytes for queued commands (default 2048)
    SMTPMAIL_ASSERT(x)       internal assertions (default: none)
+   SMTPMAIL_OUTBOX          the outbox (smtpmail_outbox_*): POSIX threads
+                            or Win32 threads, and stdio for its spool; link
+                            -pthread where glibc is older than 2.34
 
 THREADS
    No global mutable state: any number of threads may build, write and send
    messages at once, each with its own session. A session is used by one
    thread at a time. The default clock and random source are thread-safe.
+
+THE OUTBOX (SMTPMAIL_OUTBOX)
+   For a loop that must never wait on a mail server (vn.py's EmailEngine,
+   done in C): smtpmail_outbox_enqueue checks and renders the message and
+   returns; a worker thread sends over one reused session. 4xx, network
+   and time-out failures are retried with exponential backoff and jitter
+   (2 s doubling to 5 min, for 24 h by default); others are reported at
+   once. A refused connection holds back the whole queue, not each message
+   in turn. Each message is reported once, through on_done.
+   - spool_dir: each message is a file, written and fsync'd before enqueue
+     returns, removed after the server's 250; the next open sends what is
+     left. A crash between the 250 and the removal sends it again, with the
+     same Message-ID (at least once, never lost).
+   - per_minute: a burst over the limit becomes one digest mail.
+   - no_thread: no worker; call smtpmail_outbox_pump from your own loop.
+   examples/alert_outbox.c is the one to copy.
 
 PLATFORMS
    - POSIX (Linux, BSD, macOS): sockets with poll(); with -std=c99 define
@@ -4708,7 +4727,8 @@ static int smtpmail__record_parse(smtpmail_outbox *b, smtpmail__item *it)
     it->subject = "";
     for (p = it->rec + 30; p < end;) {
         unsigned char tag = p[0], *v = p + 2, *nl;
-        if (p[1] != ' ' || !(nl = (unsigned char *)memchr(v, '\r', (size_t)(end - v))) || nl[1] != '\n')
+        if (end - p < 2 || p[1] != ' ' || !(nl = (unsigned char *)memchr(v, '\r', (size_t)(end - v))) ||
+            nl + 2 > end || nl[1] != '\n')
             return -1;
         *nl = '\0';
         if (tag == 'F') it->from = (const char *)v;
@@ -4716,7 +4736,7 @@ static int smtpmail__record_parse(smtpmail_outbox *b, smtpmail__item *it)
         else if (tag == 'S') it->subject = (const char *)v;
         else if (tag == 'R' && it->n_rcpt < n) it->rcpt[it->n_rcpt++].addr = (const char *)v;
         else if (tag == 'T') {
-            /* nl + 2 <= end: nl[1] is '\n', and end[0] is '\r'. */
+            /* nl + 2 <= end (checked above) */
             k = (size_t)strtoul((const char *)v, NULL, 10);
             if (k + 2 > (size_t)(end - (nl + 2))) return -1;
             it->text = (const char *)nl + 2, it->text_len = k;
