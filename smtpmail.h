@@ -841,21 +841,32 @@ static void smtpmail__weak_random(unsigned char *buf, size_t len)
     }
 }
 
+/* The OS's random bytes: 0, or -1 when there is no such source here. */
+static int smtpmail__os_random(unsigned char *buf, size_t len)
+{
+#if defined(_WIN32)
+    return SystemFunction036(buf, (ULONG)len) ? 0 : -1;
+#elif !defined(SMTPMAIL_NO_STDIO)
+    FILE *f = fopen("/dev/urandom", "rb");
+    size_t got = 0;
+    if (f) {
+        setvbuf(f, NULL, _IONBF, 0); /* no 4 KB read for 28 bytes */
+        got = fread(buf, 1, len, f);
+        fclose(f);
+    }
+    return got == len ? 0 : -1;
+#else
+    SMTPMAIL__UNUSED(buf), SMTPMAIL__UNUSED(len);
+    return -1;
+#endif
+}
+
 static void smtpmail__random(const smtpmail_hooks *h, unsigned char *buf, size_t len)
 {
     if (h && h->random) {
         if (h->random(buf, len, h->user_data) == 0) return;
-    } else {
-#if defined(_WIN32)
-        if (SystemFunction036(buf, (ULONG)len)) return;
-#elif !defined(SMTPMAIL_NO_STDIO)
-        FILE *f = fopen("/dev/urandom", "rb");
-        if (f) {
-            size_t got = fread(buf, 1, len, f);
-            fclose(f);
-            if (got == len) return;
-        }
-#endif
+    } else if (smtpmail__os_random(buf, len) == 0) {
+        return;
     }
     smtpmail__weak_random(buf, len);
 }
@@ -1008,7 +1019,13 @@ static void smtpmail__b64_quad(const unsigned char *in, size_t n, char *out)
 static size_t smtpmail__b64_block(const unsigned char *src, size_t len, char *out)
 {
     size_t i = 0, o = 0;
-    for (; i + 3 <= len; i += 3, o += 4) smtpmail__b64_quad(src + i, 3, out + o);
+    for (; i + 3 <= len; i += 3, o += 4) {
+        uint32_t v = (uint32_t)src[i] << 16 | (uint32_t)src[i + 1] << 8 | src[i + 2];
+        out[o] = smtpmail__b64[v >> 18];
+        out[o + 1] = smtpmail__b64[(v >> 12) & 63];
+        out[o + 2] = smtpmail__b64[(v >> 6) & 63];
+        out[o + 3] = smtpmail__b64[v & 63];
+    }
     if (i < len) {
         smtpmail__b64_quad(src + i, len - i, out + o);
         o += 4;
@@ -1044,6 +1061,7 @@ typedef struct smtpmail__out {
     int stop_when_full;     /* direct: fail with BUFFER_TOO_SMALL instead of counting */
     int result;             /* first failure; once set, output stops */
     smtpmail_error *err;
+    const unsigned char *rnd; /* 28 random bytes drawn already; NULL: draw */
 } smtpmail__out;
 
 static int smtpmail__out_flush(smtpmail__out *o)
@@ -1063,25 +1081,33 @@ static int smtpmail__out_flush(smtpmail__out *o)
 
 static void smtpmail__out_put(smtpmail__out *o, const void *data, size_t n)
 {
-    const unsigned char *p = (const unsigned char *)data;
-    size_t i;
+    const unsigned char *p = (const unsigned char *)data, *cr;
+    size_t i = 0, run;
     if (o->result != 0) return;
-    for (i = 0; i < n; i++) {
-        unsigned char c = p[i];
-        if (o->prev_cr != (c == '\n')) {
-            o->result = SMTPMAIL_ERR_INTERNAL;
-            smtpmail__fail(o->err, SMTPMAIL_ERR_INTERNAL, "",
-                           "internal error: bare CR or LF in output (please report)");
-            return;
+    while (i < n) {
+        if (o->prev_cr) { /* after CR, LF and only LF */
+            if (p[i] != '\n') break;
+            o->prev_cr = 0, o->col = 0, i++;
+            continue;
         }
-        o->prev_cr = c == '\r';
-        if (c == '\n') o->col = 0;
-        else if (c != '\r' && ++o->col > SMTPMAIL__LINE_MAX) {
+        /* A run up to the next CR: no LF in it, and the line not too long. */
+        cr = (const unsigned char *)memchr(p + i, '\r', n - i);
+        run = (cr ? (size_t)(cr - p) : n) - i;
+        if (memchr(p + i, '\n', run)) break;
+        o->col += run;
+        if (o->col > SMTPMAIL__LINE_MAX) {
             o->result = SMTPMAIL_ERR_INTERNAL;
             smtpmail__fail(o->err, SMTPMAIL_ERR_INTERNAL, "",
                            "internal error: output line over 998 octets (please report)");
             return;
         }
+        i += run;
+        if (cr) o->prev_cr = 1, i++;
+    }
+    if (i < n) {
+        o->result = SMTPMAIL_ERR_INTERNAL;
+        smtpmail__fail(o->err, SMTPMAIL_ERR_INTERNAL, "", "internal error: bare CR or LF in output (please report)");
+        return;
     }
     o->total += n;
     while (n > 0) {
@@ -1778,6 +1804,16 @@ static void smtpmail__b64w_feed(smtpmail__b64w *w, const void *data, size_t len)
     const unsigned char *p = (const unsigned char *)data;
     while (len > 0 && w->o->result == 0) {
         size_t k = sizeof w->in - w->n;
+        if (w->n == 0 && len >= sizeof w->in) {
+            /* Whole lines straight from the source, 16 to a write. */
+            char lines[16 * (2 + 76)];
+            for (k = 0; len >= sizeof w->in && k + 2 + 76 <= sizeof lines; p += 57, len -= 57) {
+                if (w->lines++ > 0) lines[k++] = '\r', lines[k++] = '\n';
+                k += smtpmail__b64_block(p, 57, lines + k);
+            }
+            smtpmail__out_put(w->o, lines, k);
+            continue;
+        }
         if (k > len) k = len;
         memcpy(w->in + w->n, p, k);
         w->n += k;
@@ -2273,7 +2309,8 @@ static smtpmail_result smtpmail__render(const smtpmail_message *m, const smtpmai
             return smtpmail__fail(err, SMTPMAIL_ERR_NO_MEMORY, "", "out of memory (%d bytes)",
                                   SMTPMAIL_READ_CHUNK);
     }
-    smtpmail__random(hooks, rnd, sizeof rnd);
+    if (o->rnd) memcpy(rnd, o->rnd, sizeof rnd);
+    else smtpmail__random(hooks, rnd, sizeof rnd);
     memcpy(c.boundary, "=_", 2);
     smtpmail__hex_str(c.boundary + 2, rnd, 12);
     memcpy(c.boundary + 26, "_m", 3);
@@ -2626,7 +2663,7 @@ typedef struct smtpmail__chan {
     mbedtls_ssl_context ssl;
     mbedtls_ssl_config conf;
     mbedtls_x509_crt ca;
-    mbedtls_entropy_context entropy;
+    mbedtls_entropy_context *entropy; /* only when the OS gives no random bytes */
     mbedtls_ctr_drbg_context drbg;
 #endif
 } smtpmail__chan;
@@ -2793,9 +2830,15 @@ static int smtpmail__load_windows_roots(mbedtls_x509_crt *ca)
 
 /* The system's trust anchors: $SSL_CERT_FILE, the usual bundle files of
    Linux distributions and BSDs, then $SSL_CERT_DIR or /etc/ssl/certs; on
-   Windows the ROOT store. Returns the file or place used, NULL if none. */
+   Windows the ROOT store. Returns the file or place used, NULL if none.
+   An mbedTLS without MBEDTLS_FS_IO (most embedded configurations) reads no
+   files: there is no system store, config.ca_pem or a pin is the trust. */
 static const char *smtpmail__load_system_roots(mbedtls_x509_crt *ca)
 {
+#if !defined(MBEDTLS_FS_IO)
+    SMTPMAIL__UNUSED(ca);
+    return NULL;
+#else
     static const char *const bundles[] = {
         "/etc/ssl/certs/ca-certificates.crt",                /* Debian, Ubuntu, Arch, Alpine */
         "/etc/pki/tls/certs/ca-bundle.crt",                  /* Fedora, RHEL */
@@ -2817,6 +2860,7 @@ static const char *smtpmail__load_system_roots(mbedtls_x509_crt *ca)
     if (mbedtls_x509_crt_parse_path(ca, "/etc/ssl/certs") >= 0 && ca->version != 0)
         return "/etc/ssl/certs";
     return NULL;
+#endif
 }
 
 /* Does this certificate's public key (SHA-256 of its DER
@@ -2856,6 +2900,22 @@ static int smtpmail__verify_cb(void *ctx, mbedtls_x509_crt *crt, int depth, uint
     return 0;
 }
 
+/* The DRBG's entropy: the OS (RtlGenRandom, /dev/urandom), else mbedTLS's
+   own collector (getrandom, a board's hardware source), allocated only
+   then: in Debian's 2.28 it carries a 37 KB HAVEGE state. Never the random
+   hook nor the weak fallback of smtpmail__random. */
+static int smtpmail__tls_entropy(void *ctx, unsigned char *buf, size_t len)
+{
+    smtpmail__chan *ch = (smtpmail__chan *)ctx;
+    if (smtpmail__os_random(buf, len) == 0) return 0;
+    if (!ch->entropy) {
+        ch->entropy = (mbedtls_entropy_context *)smtpmail__alloc(ch->hooks, sizeof *ch->entropy);
+        if (!ch->entropy) return MBEDTLS_ERR_ENTROPY_SOURCE_FAILED;
+        mbedtls_entropy_init(ch->entropy);
+    }
+    return mbedtls_entropy_func(ch->entropy, buf, len);
+}
+
 /* Loads the RNG and the trust anchors once per session; every connection
    of the session shares them. */
 static smtpmail_result smtpmail__tls_setup(smtpmail__chan *ch, const smtpmail_config *cfg,
@@ -2869,7 +2929,6 @@ static smtpmail_result smtpmail__tls_setup(smtpmail__chan *ch, const smtpmail_co
     if (ch->tls_ready) return SMTPMAIL_OK;
     mbedtls_ssl_config_init(&ch->conf);
     mbedtls_x509_crt_init(&ch->ca);
-    mbedtls_entropy_init(&ch->entropy);
     mbedtls_ctr_drbg_init(&ch->drbg);
     ch->tls_ready = 1;
     if (smtpmail__psa_init() != 0)
@@ -2877,7 +2936,7 @@ static smtpmail_result smtpmail__tls_setup(smtpmail__chan *ch, const smtpmail_co
     /* The OS entropy source, personalised with the random hook's bytes. */
     smtpmail__random(ch->hooks, seed, sizeof seed);
     memcpy(seed, pers, sizeof pers - 1);
-    r = mbedtls_ctr_drbg_seed(&ch->drbg, mbedtls_entropy_func, &ch->entropy, seed, sizeof seed);
+    r = mbedtls_ctr_drbg_seed(&ch->drbg, smtpmail__tls_entropy, ch, seed, sizeof seed);
     smtpmail__wipe(seed, sizeof seed);
     if (r == 0)
         r = mbedtls_ssl_config_defaults(&ch->conf, MBEDTLS_SSL_IS_CLIENT, MBEDTLS_SSL_TRANSPORT_STREAM,
@@ -2895,6 +2954,15 @@ static smtpmail_result smtpmail__tls_setup(smtpmail__chan *ch, const smtpmail_co
     if (cfg->insecure_skip_verify) {
         ch->verify = 0;
     } else if (cfg->ca_file || cfg->ca_dir || cfg->ca_pem) {
+#if !defined(MBEDTLS_FS_IO)
+        if (cfg->ca_file || cfg->ca_dir) {
+            const char *f = cfg->ca_file ? "config.ca_file" : "config.ca_dir";
+            smtpmail__sfail(err, SMTPMAIL_ERR_TRUST, SMTPMAIL_STAGE_TLS,
+                            "%s: this mbedTLS reads no files (no MBEDTLS_FS_IO): use config.ca_pem", f);
+            if (err) smtpmail__copy(err->field, sizeof err->field, f);
+            return SMTPMAIL_ERR_TRUST;
+        }
+#else
         if (cfg->ca_file && ((r = mbedtls_x509_crt_parse_file(&ch->ca, cfg->ca_file)) < 0 ||
                              ch->ca.version == 0)) {
             smtpmail__tls_strerror(r, text, sizeof text);
@@ -2908,6 +2976,7 @@ static smtpmail_result smtpmail__tls_setup(smtpmail__chan *ch, const smtpmail_co
                             "config.ca_dir \"%.100s\": no certificate loaded", cfg->ca_dir);
             return SMTPMAIL_ERR_TRUST;
         }
+#endif
         if (cfg->ca_pem) {
             /* mbedtls_x509_crt_parse wants PEM with its NUL counted. */
             size_t n = cfg->ca_pem_len ? cfg->ca_pem_len : strlen(cfg->ca_pem);
@@ -3025,7 +3094,9 @@ static void smtpmail__tls_free(smtpmail__chan *ch)
     mbedtls_ssl_config_free(&ch->conf);
     mbedtls_x509_crt_free(&ch->ca);
     mbedtls_ctr_drbg_free(&ch->drbg);
-    mbedtls_entropy_free(&ch->entropy);
+    if (ch->entropy) mbedtls_entropy_free(ch->entropy);
+    smtpmail__free(ch->hooks, ch->entropy);
+    ch->entropy = NULL;
     ch->tls_ready = 0;
 }
 #endif /* SMTPMAIL_NO_TLS */
@@ -3149,6 +3220,8 @@ struct smtpmail_session {
     int quit_sent;
     size_t in_pos, in_len;
     size_t cmd_len;
+    size_t rnd_pos;             /* random bytes for messages: 8 at a time */
+    unsigned char rnd[28 * 8];  /* from the OS, not one open per message */
     unsigned char in[SMTPMAIL_RECV_BUFFER];
     char cmd[SMTPMAIL_CMD_BUFFER];
     unsigned char msg[SMTPMAIL_SEND_BUFFER]; /* a whole small message, or stream chunks */
@@ -3744,7 +3817,10 @@ static smtpmail_result smtpmail__body(smtpmail_session *s, const smtpmail_messag
                                       smtpmail_error *err)
 {
     const smtpmail__raw *raw = s->raw;
-    if (!raw) return smtpmail__render(m, s->cfg.hooks, o, err);
+    if (!raw) {
+        o->rnd = s->rnd + s->rnd_pos; /* the same for a trial and a stream */
+        return smtpmail__render(m, s->cfg.hooks, o, err);
+    }
 #ifndef SMTPMAIL_NO_STDIO
     if (raw->file) {
         unsigned char chunk[1024];
@@ -3786,6 +3862,12 @@ static smtpmail_result smtpmail__transaction(smtpmail_session *s, const smtpmail
 
     *idle_drop = 0;
     s->data_sent = 0;
+    /* This message's 28 random bytes (boundary, Message-ID). */
+    s->rnd_pos += 28;
+    if (s->rnd_pos >= sizeof s->rnd) {
+        smtpmail__random(s->cfg.hooks, s->rnd, sizeof s->rnd);
+        s->rnd_pos = 0;
+    }
     memset(&mail, 0, sizeof mail);
     memset(&data, 0, sizeof data);
     memset(&closing, 0, sizeof closing);
@@ -4228,6 +4310,7 @@ static smtpmail_result smtpmail__open(const smtpmail_config *cfg, const char *de
     memset(s, 0, sizeof *s);
     s->cfg.hooks = cfg->hooks;
     s->broken = 1;
+    s->rnd_pos = sizeof s->rnd - 28; /* the first message draws */
     if ((r = smtpmail__configure(s, cfg, default_user, err)) == 0) {
         smtpmail__deadline(s);
         r = smtpmail__connect(s, err);

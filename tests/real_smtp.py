@@ -793,6 +793,21 @@ def _(env, fail):
         fail('spool not empty after delivery: %r' % left)
 
 
+@case('33 TLS version the server negotiated: $SMTPMAIL_EXPECT_TLS (make mbedtls3: TLSv1.3), '
+      'else TLS 1.2 or 1.3')
+def _(env, fail):
+    want = os.environ.get('SMTPMAIL_EXPECT_TLS')
+    allowed = [want] if want else ['TLSv1.2', 'TLSv1.3']
+    for server, scheme, kind in (('tls', 'smtps', 'implicit'), ('starttls', 'smtp', 'starttls')):
+        env.mark()
+        r = env.send('--url', env.url(server, scheme), '--ca-file', env.ca,
+                     '--password', PASSWORD)
+        got = check_cli_delivery(env, fail, r, server, USER, kind)
+        version = got[2]['tls_version'] if got else None
+        if got and version not in allowed:
+            fail('%s: the server negotiated %r, expected %s' % (server, version, ' or '.join(allowed)))
+
+
 # ---- main -----------------------------------------------------------------
 
 def start_servers(certs, maildir, log_path):

@@ -473,12 +473,13 @@ static void check_clean(const server *s, const world *w)
     CHECK(w->random_calls > 0);
 }
 
-/* Message-ID and boundary: the bytes of the last random call (28 bytes:
-   12 for the boundary, 16 for the Message-ID) in hex. */
+/* Message-ID and boundary: the first 28 bytes of the last random call
+   (a session draws for 8 messages at once; its first message takes 12
+   for the boundary, 16 for the Message-ID) in hex. */
 static void check_random_use(const server *s, const world *w)
 {
     char hex[80], want[160], got[200];
-    CHECK_INT(w->last_random_len, 28);
+    CHECK(w->last_random_len >= 28);
     hex_of(w->last_random + 12, 16, hex);
     snprintf(want, sizeof want, "<%s@example.com>", hex);
     header_of(&s->msg, "Message-ID", got, sizeof got);
@@ -640,7 +641,8 @@ static void test_big_message_streams(void)
     CHECK(find(&s.cmds, "SIZE=") < 0);
     CHECK(find(&s.cmds, "BDAT") < 0);
     CHECK(find(&s.cmds, "<end of data>\nQUIT\n") >= 0);
-    CHECK_INT(w.random_calls, 2);
+    /* One draw: the trial rendering and the stream use the same bytes. */
+    CHECK_INT(w.random_calls, 1);
     check_random_use(&s, &w);
     {
         char date[64];
