@@ -1,4 +1,4 @@
-/* smtpmail.h - v0.2.0 - send e-mail from C: a streaming MIME builder and an
+/* smtpmail.h - v0.3.0 - send e-mail from C: a streaming MIME builder and an
    SMTP client over mbedTLS (implicit TLS or STARTTLS, AUTH, bounded time).
    One file; needs libc, and mbedTLS for TLS. Licence (MIT or public
    domain): end of file.
@@ -6,7 +6,8 @@
    Write `#define SMTPMAIL_IMPLEMENTATION` before the #include in exactly ONE
    C or C++ file; every other file includes smtpmail.h for the API only.
    Link: -lmbedtls -lmbedx509 -lmbedcrypto (Windows: also -lws2_32 -lcrypt32
-   with MinGW; MSVC finds them through #pragma comment).
+   -ladvapi32 with MinGW, and -lbcrypt, which mbedTLS 3.x needs; MSVC finds
+   the first three through #pragma comment).
 
 QUICK START
    The message and the config are plain structs of pointers you own:
@@ -149,9 +150,13 @@ HOOKS
      without a real-time clock one that reads an NTP-set clock or returns
      0 (Date: Thu, 01 Jan 1970 ...) knowingly.
    - random: fills a buffer, returns 0 on success. Used for Message-ID and
-     MIME boundaries. Default: RtlGenRandom on Windows, /dev/urandom
-     elsewhere; when that fails, a mix of the clock and addresses (weak but
-     never fatal: boundaries are made safe by construction, not by luck).
+     MIME boundaries (a session asks for 8 messages' worth at a time).
+     Default: RtlGenRandom on Windows, /dev/urandom elsewhere; when that
+     fails, a mix of the clock and addresses (weak but never fatal:
+     boundaries are made safe by construction, not by luck). TLS does not
+     rely on it (it only personalises the DRBG): the DRBG is seeded from
+     the OS, else from mbedTLS's own entropy sources (a board's hardware
+     source on embedded hosts).
 
 COMPILE-TIME OPTIONS (define before the implementation include)
    SMTPMAIL_STATIC          make every function static (default: extern)
@@ -202,8 +207,14 @@ THE OUTBOX (SMTPMAIL_OUTBOX)
 PLATFORMS
    - POSIX (Linux, BSD, macOS): sockets with poll(); with -std=c99 define
      _POSIX_C_SOURCE=200112L (the header says so with an #error if not).
-   - Windows (MinGW, MSVC): Winsock 2, the system ROOT store for trust,
-     RtlGenRandom; link ws2_32, crypt32 and advapi32.
+   - Windows (MinGW, MSVC): Winsock 2, the system ROOT store for trust
+     (never a Unix path such as /etc/ssl/cert.pem; SSL_CERT_FILE and
+     SSL_CERT_DIR are honoured), RtlGenRandom; link ws2_32, crypt32 and
+     advapi32 (and bcrypt for mbedTLS 3.x). The implementation includes
+     winsock2.h before windows.h: include it before <windows.h>, or define
+     WIN32_LEAN_AND_MEAN. File names are UTF-8 there too (_wfopen).
+     `make windows` cross-builds with MinGW-w64 and mbedTLS 3.6 and runs
+     the tests under wine.
    - mbedTLS 2.28 (Debian 12's), 3.6 LTS; 4.x best effort. All version
      differences are in the >>tls-compat section. TLS 1.2 at least.
    - Embedded: SMTPMAIL_NO_SOCKETS + config.transport, SMTPMAIL_NO_STDIO,
@@ -239,9 +250,9 @@ SECURITY NOTES
 #define SMTPMAIL_H
 
 #define SMTPMAIL_VERSION_MAJOR 0
-#define SMTPMAIL_VERSION_MINOR 2
+#define SMTPMAIL_VERSION_MINOR 3
 #define SMTPMAIL_VERSION_PATCH 0
-#define SMTPMAIL_VERSION_STRING "0.2.0"
+#define SMTPMAIL_VERSION_STRING "0.3.0"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -601,7 +612,8 @@ typedef struct smtpmail_outbox_report {
 
 typedef struct smtpmail_outbox_options {
     size_t queue_max;             /* messages waiting at most; 0: 256 */
-    const char *spool_dir;        /* durable queue in this directory; NULL: memory */
+    const char *spool_dir;        /* durable queue in this directory (on Windows,
+                                     ASCII for now); NULL: memory */
     size_t max_message_bytes;     /* memory queue only; 0: 4 MiB */
     uint32_t retry_for_ms;        /* retry temporary failures this long; 0: 24 h */
     uint32_t backoff_first_ms;    /* first wait after a failure; 0: 2 s */
@@ -798,6 +810,27 @@ BOOLEAN NTAPI SystemFunction036(PVOID buf, ULONG len);
 #  if defined(_MSC_VER)
 #    pragma comment(lib, "advapi32")
 #  endif
+#endif
+
+#ifndef SMTPMAIL_NO_STDIO
+/* The caller's file names are UTF-8, as every string here; Windows' fopen
+   would read them in the ANSI code page (and 成交.csv would not open). */
+static FILE *smtpmail__fopen(const char *path, const char *mode)
+{
+#if defined(_WIN32)
+    wchar_t wpath[1024], wmode[8];
+    size_t i;
+    if (MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, path, -1, wpath, 1024) == 0) {
+        errno = GetLastError() == ERROR_INSUFFICIENT_BUFFER ? ENAMETOOLONG : EINVAL;
+        return NULL;
+    }
+    for (i = 0; mode[i] && i < 7; i++) wmode[i] = (wchar_t)mode[i];
+    wmode[i] = 0;
+    return _wfopen(wpath, wmode);
+#else
+    return fopen(path, mode);
+#endif
+}
 #endif
 
 static void *smtpmail__alloc(const smtpmail_hooks *h, size_t size)
@@ -1632,7 +1665,7 @@ static smtpmail_result smtpmail__check_attachment(smtpmail_error *err,
                               "%s: no file access in this build (SMTPMAIL_NO_STDIO)", f);
 #else
         {
-            FILE *fp = fopen(a->path, "rb");
+            FILE *fp = smtpmail__fopen(a->path, "rb");
             if (!fp) {
                 int e = errno;
                 r = smtpmail__fail(err, SMTPMAIL_ERR_FILE, f, "%s: cannot open \"%.120s\": %s",
@@ -2107,7 +2140,7 @@ static void smtpmail__attachment_body(smtpmail__ctx *c, const smtpmail_attachmen
         int failed = 0, sys = 0;
 #ifndef SMTPMAIL_NO_STDIO
         FILE *fp = NULL;
-        if (a->path && !(fp = fopen(a->path, "rb"))) failed = 1, sys = errno;
+        if (a->path && !(fp = smtpmail__fopen(a->path, "rb"))) failed = 1, sys = errno;
 #endif
         while (!failed && c->o->result == 0) {
             size_t got = 0;
@@ -2830,7 +2863,9 @@ static int smtpmail__load_windows_roots(mbedtls_x509_crt *ca)
 
 /* The system's trust anchors: $SSL_CERT_FILE, the usual bundle files of
    Linux distributions and BSDs, then $SSL_CERT_DIR or /etc/ssl/certs; on
-   Windows the ROOT store. Returns the file or place used, NULL if none.
+   Windows $SSL_CERT_FILE, the ROOT store, then $SSL_CERT_DIR, and never the
+   Unix paths: there "/etc/ssl/cert.pem" is C:\etc\ssl\cert.pem, in a folder
+   any user may create. Returns the file or place used, NULL if none.
    An mbedTLS without MBEDTLS_FS_IO (most embedded configurations) reads no
    files: there is no system store, config.ca_pem or a pin is the trust. */
 static const char *smtpmail__load_system_roots(mbedtls_x509_crt *ca)
@@ -2839,6 +2874,7 @@ static const char *smtpmail__load_system_roots(mbedtls_x509_crt *ca)
     SMTPMAIL__UNUSED(ca);
     return NULL;
 #else
+#  if !defined(_WIN32)
     static const char *const bundles[] = {
         "/etc/ssl/certs/ca-certificates.crt",                /* Debian, Ubuntu, Arch, Alpine */
         "/etc/pki/tls/certs/ca-bundle.crt",                  /* Fedora, RHEL */
@@ -2847,18 +2883,22 @@ static const char *smtpmail__load_system_roots(mbedtls_x509_crt *ca)
         "/etc/ssl/cert.pem",                                 /* macOS, FreeBSD, Alpine */
         "/usr/local/share/certs/ca-root-nss.crt",            /* FreeBSD ports */
     };
-    const char *env = getenv("SSL_CERT_FILE");
     size_t i;
+#  endif
+    const char *env = getenv("SSL_CERT_FILE");
     if (env && env[0] && mbedtls_x509_crt_parse_file(ca, env) >= 0 && ca->version != 0) return env;
-#if defined(_WIN32)
+#  if defined(_WIN32)
     if (smtpmail__load_windows_roots(ca) > 0) return "the Windows ROOT store";
-#endif
+#  else
     for (i = 0; i < sizeof bundles / sizeof bundles[0]; i++)
         if (mbedtls_x509_crt_parse_file(ca, bundles[i]) >= 0 && ca->version != 0) return bundles[i];
+#  endif
     env = getenv("SSL_CERT_DIR");
     if (env && env[0] && mbedtls_x509_crt_parse_path(ca, env) >= 0 && ca->version != 0) return env;
+#  if !defined(_WIN32)
     if (mbedtls_x509_crt_parse_path(ca, "/etc/ssl/certs") >= 0 && ca->version != 0)
         return "/etc/ssl/certs";
+#  endif
     return NULL;
 #endif
 }
@@ -4495,7 +4535,7 @@ SMTPMAIL_API smtpmail_result smtpmail_message_save(const smtpmail_message *msg,
     if (!path) return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, "path", "path is NULL");
     if ((r = smtpmail__check(msg, err)) != 0) return r;
     to_stdout = strcmp(path, "-") == 0;
-    fp = to_stdout ? stdout : fopen(path, "wb");
+    fp = to_stdout ? stdout : smtpmail__fopen(path, "wb");
     if (!fp) {
         int e = errno;
         r = smtpmail__fail(err, SMTPMAIL_ERR_WRITE, "path", "cannot create \"%.120s\": %s", path,
@@ -4914,7 +4954,7 @@ static smtpmail_result smtpmail__spool_write(smtpmail_outbox *b, smtpmail__item 
         smtpmail__free(&b->hooks, tmp);
         return smtpmail__fail(err, SMTPMAIL_ERR_NO_MEMORY, "", "out of memory");
     }
-    if (!(f = fopen(tmp, "wb"))) {
+    if (!(f = smtpmail__fopen(tmp, "wb"))) {
         r = smtpmail__fail(err, SMTPMAIL_ERR_SPOOL, "outbox.spool_dir", "cannot create %s: %s", tmp,
                            strerror(errno));
         smtpmail__free(&b->hooks, tmp);
@@ -4954,7 +4994,7 @@ static smtpmail__item *smtpmail__spool_load(smtpmail_outbox *b, const char *name
     if (!it) return NULL;
     memset(it, 0, sizeof *it);
     it->id = strtoull(name, NULL, 16);
-    if (!(it->path = smtpmail__spool_path(b, it->id, "msg")) || !(f = fopen(it->path, "rb")) || fread(first, 1, 30, f) != 30 || memcmp(first, "smtpmail-outbox 1 ", 18) != 0)
+    if (!(it->path = smtpmail__spool_path(b, it->id, "msg")) || !(f = smtpmail__fopen(it->path, "rb")) || fread(first, 1, 30, f) != 30 || memcmp(first, "smtpmail-outbox 1 ", 18) != 0)
         goto bad;
     head = (size_t)strtoul((const char *)first + 18, NULL, 10);
     if (fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0 || head < 32 || head > (size_t)size ||
@@ -5168,7 +5208,7 @@ static smtpmail_result smtpmail__send_item(smtpmail_outbox *b, smtpmail__item *i
     m.to = it->rcpt, m.to_count = it->n_rcpt;
     raw.len = it->raw_len;
     if (it->path) {
-        if (!(raw.file = fopen(it->path, "rb")))
+        if (!(raw.file = smtpmail__fopen(it->path, "rb")))
             return smtpmail__fail(err, SMTPMAIL_ERR_SPOOL, "outbox.spool_dir", "cannot open %s: %s", it->path,
                                   strerror(errno));
         raw.off = (long)it->raw_off;

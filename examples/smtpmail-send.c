@@ -29,7 +29,14 @@
 #endif
 
 #define SMTPMAIL_IMPLEMENTATION
-#include "smtpmail.h"
+#include "smtpmail.h" /* on Windows: winsock2.h, then windows.h */
+
+#ifdef _WIN32
+#include <shellapi.h> /* CommandLineToArgvW: shell32 */
+#ifdef _MSC_VER
+#pragma comment(lib, "shell32")
+#endif
+#endif
 
 #define EXIT_USAGE 1     /* bad command line */
 #define EXIT_MESSAGE 2   /* the message cannot be built */
@@ -602,6 +609,57 @@ static int parse_args(struct cli *cli, int argc, char **argv)
 
 /* ---- the message ------------------------------------------------------- */
 
+#ifdef _WIN32
+/* Windows: a UTF-8 string as UTF-16, in memory the caller frees; NULL if
+   it is not UTF-8 or memory ran out. */
+static wchar_t *to_utf16(const char *s)
+{
+    int n = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1, NULL, 0);
+    wchar_t *w = n > 0 ? (wchar_t *)malloc((size_t)n * sizeof *w) : NULL;
+    if (w && MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1, w, n) != n) {
+        free(w);
+        w = NULL;
+    }
+    return w;
+}
+
+/* fopen takes names in the ANSI code page; ours are UTF-8 (see main). */
+static FILE *open_file(const char *path)
+{
+    wchar_t *w = to_utf16(path);
+    FILE *f = w ? _wfopen(w, L"rb") : NULL;
+    if (!w) errno = EINVAL;
+    free(w);
+    return f;
+}
+
+/* main's argv is in the ANSI code page, where 交易 turns into "??": the
+   command line itself is UTF-16, so take it from there, as UTF-8. The
+   strings live until the program ends. NULL when that fails. */
+static char **utf8_argv(int *argc)
+{
+    int n = 0, i, len;
+    wchar_t **w = CommandLineToArgvW(GetCommandLineW(), &n);
+    char **v = w ? (char **)calloc((size_t)n + 1, sizeof *v) : NULL;
+    for (i = 0; v && i < n; i++) {
+        len = WideCharToMultiByte(CP_UTF8, 0, w[i], -1, NULL, 0, NULL, NULL);
+        v[i] = len > 0 ? (char *)malloc((size_t)len) : NULL;
+        if (!v[i] || WideCharToMultiByte(CP_UTF8, 0, w[i], -1, v[i], len, NULL, NULL) != len)
+            v = NULL; /* the program stops: what was allocated goes with it */
+    }
+    if (w)
+        LocalFree(w);
+    if (v)
+        *argc = n;
+    return v;
+}
+#else
+static FILE *open_file(const char *path)
+{
+    return fopen(path, "rb");
+}
+#endif
+
 /* Sets *data from --text/--html (a *len of 0 tells the library to take
    strlen), or reads the whole file of --text-file/--html-file ("-": stdin)
    into memory that cli owns. Fine for bodies; the library streams
@@ -622,7 +680,7 @@ static int load_body(struct cli *cli, const struct body *b,
     }
     from_stdin = strcmp(b->arg, "-") == 0;
     errno = 0;
-    f = from_stdin ? stdin : fopen(b->arg, "rb");
+    f = from_stdin ? stdin : open_file(b->arg);
     if (!f)
         return fail(EXIT_MESSAGE, "%s %s: cannot open: %s", b->flag, b->arg,
                     errno ? strerror(errno) : "unknown error");
@@ -808,6 +866,8 @@ static int run(struct cli *cli)
             return library_error(r, &err);
         return send_message(cli, &msg);
     }
+    /* A big message goes out in 64 KB writes, not stdio's 4 KB. */
+    (void)setvbuf(stdout, NULL, _IOFBF, 65536);
     r = smtpmail_message_write(&msg, NULL, write_stdout, NULL, &err);
     if (r != SMTPMAIL_OK)
         return library_error(r, &err);
@@ -825,6 +885,8 @@ int main(int argc, char **argv)
     /* Bodies and the message are bytes: no CRLF translation, no ^Z. */
     _setmode(_fileno(stdin), _O_BINARY);
     _setmode(_fileno(stdout), _O_BINARY);
+    if (!(argv = utf8_argv(&argc)))
+        return fail(EXIT_USAGE, "cannot read the command line as UTF-8");
 #endif
     rc = parse_args(&cli, argc, argv);
     if (rc == 0)

@@ -97,14 +97,21 @@ static void grow_put(char **data, size_t *len, size_t *cap, const void *p, size_
     (*data)[*len] = '\0';
 }
 
-/* A file name under $TMPDIR (or /tmp) that does not exist yet. */
+/* A file name under $TMPDIR (or /tmp) that does not exist yet; on Windows
+   under %TMP% or %TEMP% (or the current directory), as GetTempPath. */
 static void temp_path(char *out, size_t cap, const char *tag)
 {
     static unsigned counter;
+#ifdef _WIN32
+    const char *dir = getenv("TMP");
+    if (!dir || !dir[0]) dir = getenv("TEMP");
+    if (!dir || !dir[0]) dir = ".";
+#else
     const char *dir = getenv("TMPDIR");
+    if (!dir || !dir[0]) dir = "/tmp";
+#endif
     unsigned long mix = (unsigned long)time(NULL) ^ (unsigned long)clock() ^
                         (unsigned long)(uintptr_t)&counter;
-    if (!dir || !dir[0]) dir = "/tmp";
     for (;;) {
         FILE *f;
         snprintf(out, cap, "%s/smtpmail_%s_%lx_%u.bin", dir, tag, mix & 0xFFFFFFul, counter++);
