@@ -615,7 +615,9 @@ typedef struct smtpmail_outbox_options {
     const char *spool_dir;        /* durable queue in this directory (on Windows,
                                      ASCII for now); NULL: memory */
     size_t max_message_bytes;     /* memory queue only; 0: 4 MiB */
-    uint32_t retry_for_ms;        /* retry temporary failures this long; 0: 24 h */
+    uint32_t retry_for_ms;        /* retry temporary failures this long (counted
+                                     from enqueue, or from the open that found it
+                                     in the spool); 0: 24 h */
     uint32_t backoff_first_ms;    /* first wait after a failure; 0: 2 s */
     uint32_t backoff_max_ms;      /* longest wait; 0: 5 min */
     unsigned per_minute;          /* messages per 60 s at most; 0: no limit */
@@ -634,27 +636,33 @@ SMTPMAIL_API smtpmail_result smtpmail_outbox_open(const smtpmail_config *cfg,
                                                   smtpmail_outbox **out,
                                                   smtpmail_error *err);
 
-/* Checks, renders and queues msg; never waits for the network. A full
-   queue is SMTPMAIL_ERR_QUEUE_FULL, a spool that cannot be written
-   SMTPMAIL_ERR_SPOOL: then nothing was queued. *id (may be NULL) names the
-   message in its report. Thread-safe. */
+/* Checks, renders and queues msg; never waits for the network. It does
+   render the whole message (in memory: attachments included, up to
+   max_message_bytes) and, with a spool, writes and fsyncs its file before
+   it returns. A full queue is SMTPMAIL_ERR_QUEUE_FULL, a spool that cannot
+   be written SMTPMAIL_ERR_SPOOL: then nothing was queued. *id (may be
+   NULL) names the message in its report. Thread-safe. */
 SMTPMAIL_API smtpmail_result smtpmail_outbox_enqueue(smtpmail_outbox *box,
                                                      const smtpmail_message *msg,
                                                      unsigned long long *id,
                                                      smtpmail_error *err);
 
-/* Messages taken and not yet reported. Thread-safe. */
+/* Messages taken and not yet settled (sent, refused or given up; the
+   report may still be on its way). Thread-safe. */
 SMTPMAIL_API size_t smtpmail_outbox_pending(smtpmail_outbox *box);
 
 /* With no_thread: does the work that is due (at most one transaction,
    within config.timeout_ms) and returns how many ms may pass before it
-   has more to do. Call it from your own loop. */
+   has more to do. Call it from your own loop, one thread at a time (the
+   one that will close); enqueue may still come from any thread. */
 SMTPMAIL_API uint32_t smtpmail_outbox_pump(smtpmail_outbox *box);
 
 /* Sends what it can within flush_ms (the transaction under way may add up
    to config.timeout_ms), then says QUIT and frees everything. Returns the
    messages not sent: with a spool they stay there for the next open;
-   without one they are reported as SMTPMAIL_ERR_QUEUE_CLOSED. */
+   without one they are reported as SMTPMAIL_ERR_QUEUE_CLOSED (on_done is
+   then called on this thread). Enqueues already under way in other
+   threads finish first; none may start once close has returned. */
 SMTPMAIL_API size_t smtpmail_outbox_close(smtpmail_outbox *box, uint32_t flush_ms);
 
 /* ---------------------------------------------------------------------------
@@ -4690,7 +4698,8 @@ SMTPMAIL_API smtpmail_result smtpmail_send(const smtpmail_config *cfg, const smt
 
        smtpmail-outbox 1 HEADER_LEN CRLF
        F from-address CRLF      N from-name CRLF (optional)
-       R recipient CRLF ...     S subject CRLF (optional)
+       R to-address CRLF ...    C cc-address CRLF ...    B bcc-address CRLF ...
+       S subject CRLF (optional)
        T text-length CRLF text-excerpt CRLF (optional)
        CRLF
        the RFC 5322 message, as smtpmail_message_write wrote it
@@ -4709,6 +4718,7 @@ typedef struct smtpmail__item {
     int held;                   /* waited for the rate limit */
     const char *from, *name, *subject, *text;
     size_t text_len, n_rcpt;
+    size_t n_to, n_cc;          /* rcpt: to, then cc, then bcc (a digest's headers) */
     smtpmail_address *rcpt;     /* strings point into rec */
     unsigned char *rec;         /* the header, and in memory the message */
     size_t rec_len, raw_off, raw_len;
@@ -4730,6 +4740,7 @@ struct smtpmail_outbox {
     size_t sent_n, sent_next;
     smtpmail__item *head, *tail;
     size_t count;               /* queued, and being rendered */
+    size_t rendering;           /* enqueues between their two locks: close waits */
     unsigned long long next_id;
     unsigned long gen;          /* bumped by enqueue: work may be there */
     int closing, thread_on;
@@ -4748,12 +4759,12 @@ struct smtpmail_outbox {
 #if defined(_WIN32)
 #  define smtpmail__lock(b) EnterCriticalSection(&(b)->mu)
 #  define smtpmail__unlock(b) LeaveCriticalSection(&(b)->mu)
-#  define smtpmail__signal(b) WakeConditionVariable(&(b)->cv)
+#  define smtpmail__signal(b) WakeAllConditionVariable(&(b)->cv) /* the worker, and close */
 static void smtpmail__wait(smtpmail_outbox *b, uint32_t ms) { SleepConditionVariableCS(&b->cv, &b->mu, ms); }
 #else
 #  define smtpmail__lock(b) (void)pthread_mutex_lock(&(b)->mu)
 #  define smtpmail__unlock(b) (void)pthread_mutex_unlock(&(b)->mu)
-#  define smtpmail__signal(b) (void)pthread_cond_signal(&(b)->cv)
+#  define smtpmail__signal(b) (void)pthread_cond_broadcast(&(b)->cv) /* the worker, and close */
 static void smtpmail__wait(smtpmail_outbox *b, uint32_t ms)
 {
     struct timespec ts;
@@ -4809,7 +4820,8 @@ static int smtpmail__record_head(smtpmail__grow *g, const smtpmail_message *m)
     if (m->from.name) r = r || smtpmail__grow_str(g, "N ", m->from.name, strlen(m->from.name));
     for (i = 0; i < n; i++) {
         const char *a = smtpmail__rcpt(m, i, field, sizeof field)->addr;
-        r = r || smtpmail__grow_str(g, "R ", a, strlen(a));
+        const char *tag = i < m->to_count ? "R " : i < m->to_count + m->cc_count ? "C " : "B ";
+        r = r || smtpmail__grow_str(g, tag, a, strlen(a));
     }
     if (m->subject) r = r || smtpmail__grow_str(g, "S ", m->subject, strlen(m->subject));
     if (m->text) {
@@ -4843,7 +4855,7 @@ static int smtpmail__record_parse(smtpmail_outbox *b, smtpmail__item *it)
     it->raw_off = head;
     end = p + head - 2;
     for (p += 30; p < end; p++)
-        if (*p == '\n' && p[1] == 'R') n++;
+        if (*p == '\n' && (p[1] == 'R' || p[1] == 'C' || p[1] == 'B')) n++;
     it->rcpt = (smtpmail_address *)smtpmail__alloc(&b->hooks, (n ? n : 1) * sizeof *it->rcpt);
     if (!it->rcpt) return -1;
     memset(it->rcpt, 0, (n ? n : 1) * sizeof *it->rcpt);
@@ -4857,11 +4869,18 @@ static int smtpmail__record_parse(smtpmail_outbox *b, smtpmail__item *it)
         if (tag == 'F') it->from = (const char *)v;
         else if (tag == 'N') it->name = (const char *)v;
         else if (tag == 'S') it->subject = (const char *)v;
-        else if (tag == 'R' && it->n_rcpt < n) it->rcpt[it->n_rcpt++].addr = (const char *)v;
+        else if ((tag == 'R' || tag == 'C' || tag == 'B') && it->n_rcpt < n) {
+            /* to, cc, bcc in that order (as smtpmail__rcpt gives them) */
+            if ((tag == 'R' && it->n_rcpt != it->n_to) || (tag == 'C' && it->n_rcpt != it->n_to + it->n_cc))
+                return -1;
+            it->rcpt[it->n_rcpt++].addr = (const char *)v;
+            if (tag == 'R') it->n_to++;
+            else if (tag == 'C') it->n_cc++;
+        }
         else if (tag == 'T') {
             /* nl + 2 <= end (checked above) */
             k = (size_t)strtoul((const char *)v, NULL, 10);
-            if (k + 2 > (size_t)(end - (nl + 2))) return -1;
+            if ((size_t)(end - (nl + 2)) < 2 || k > (size_t)(end - (nl + 2)) - 2) return -1; /* no wrap */
             it->text = (const char *)nl + 2, it->text_len = k;
             nl += k + 2;
             if (nl[0] != '\r' || nl[1] != '\n') return -1;
@@ -4987,7 +5006,7 @@ static smtpmail_result smtpmail__spool_write(smtpmail_outbox *b, smtpmail__item 
 static smtpmail__item *smtpmail__spool_load(smtpmail_outbox *b, const char *name)
 {
     smtpmail__item *it = (smtpmail__item *)smtpmail__alloc(&b->hooks, sizeof *it);
-    unsigned char first[30];
+    unsigned char first[31]; /* the first line, NUL-terminated for strtoul */
     size_t head;
     long size;
     FILE *f = NULL;
@@ -4996,6 +5015,7 @@ static smtpmail__item *smtpmail__spool_load(smtpmail_outbox *b, const char *name
     it->id = strtoull(name, NULL, 16);
     if (!(it->path = smtpmail__spool_path(b, it->id, "msg")) || !(f = smtpmail__fopen(it->path, "rb")) || fread(first, 1, 30, f) != 30 || memcmp(first, "smtpmail-outbox 1 ", 18) != 0)
         goto bad;
+    first[30] = '\0';
     head = (size_t)strtoul((const char *)first + 18, NULL, 10);
     if (fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0 || head < 32 || head > (size_t)size ||
         head > 4u * 1024 * 1024 || !(it->rec = (unsigned char *)smtpmail__alloc(&b->hooks, head)) ||
@@ -5026,6 +5046,7 @@ static smtpmail_result smtpmail__spool_scan(smtpmail_outbox *b, smtpmail_error *
 {
     char **names = NULL, *name;
     size_t n = 0, cap = 0, i, j;
+    unsigned long long seen;
     smtpmail_result r = SMTPMAIL_OK;
 #if defined(_WIN32)
     WIN32_FIND_DATAA fd;
@@ -5049,7 +5070,12 @@ static smtpmail_result smtpmail__spool_scan(smtpmail_outbox *b, smtpmail_error *
     while ((de = readdir(d)) != NULL) {
         name = de->d_name;
 #endif
-        if (strlen(name) != 20 || strspn(name, "0123456789abcdef") != 16) continue;
+        if (strlen(name) < 20 || strspn(name, "0123456789abcdef") != 16 || name[16] != '.') continue;
+        /* Every name in use, .failed included: a new message must never
+           take an old one's name (its .failed would be replaced). */
+        seen = strtoull(name, NULL, 16);
+        if (seen >= b->next_id) b->next_id = seen + 1;
+        if (strlen(name) != 20) continue;
         if (strcmp(name + 16, ".tmp") == 0) { /* a write a crash interrupted */
             char *p = smtpmail__spool_path(b, strtoull(name, NULL, 16), "tmp");
             if (p) (void)remove(p);
@@ -5150,7 +5176,8 @@ static uint64_t smtpmail__backoff(smtpmail_outbox *b, unsigned n)
 static int smtpmail__same_envelope(const smtpmail__item *a, const smtpmail__item *b)
 {
     size_t i;
-    if (strcmp(a->from, b->from) != 0 || a->n_rcpt != b->n_rcpt) return 0;
+    if (strcmp(a->from, b->from) != 0 || a->n_rcpt != b->n_rcpt || a->n_to != b->n_to || a->n_cc != b->n_cc)
+        return 0;
     for (i = 0; i < a->n_rcpt; i++)
         if (strcmp(a->rcpt[i].addr, b->rcpt[i].addr) != 0) return 0;
     return 1;
@@ -5186,7 +5213,10 @@ static smtpmail_result smtpmail__send_digest(smtpmail_outbox *b, smtpmail__item 
     snprintf(subject, sizeof subject, "%lu alerts: %.*s", (unsigned long)n, (int)i, group[0]->subject);
     memset(&m, 0, sizeof m);
     m.from.addr = group[0]->from, m.from.name = group[0]->name;
-    m.to = group[0]->rcpt, m.to_count = group[0]->n_rcpt;
+    /* The original's To and Cc; its Bcc stays in the envelope only. */
+    m.to = group[0]->rcpt, m.to_count = group[0]->n_to;
+    m.cc = group[0]->rcpt + group[0]->n_to, m.cc_count = group[0]->n_cc;
+    m.bcc = m.cc + m.cc_count, m.bcc_count = group[0]->n_rcpt - group[0]->n_to - group[0]->n_cc;
     m.subject = subject;
     m.text = (const char *)text.p, m.text_len = text.len;
     smtpmail__deadline(b->session);
@@ -5268,8 +5298,9 @@ static void smtpmail__report(smtpmail_outbox *b, smtpmail__item *it, smtpmail_re
    thing to do. */
 static uint32_t smtpmail__outbox_step(smtpmail_outbox *b)
 {
-    smtpmail__item *it, *first = NULL, **group = NULL;
+    smtpmail__item *it, *first = NULL, **group = NULL, *dead = NULL, **dead_tail = &dead, *next;
     size_t n = 0, i, in_window = 0;
+    int link;
     uint64_t now, wait = 60000, oldest = 0;
     smtpmail_error err;
     smtpmail_result r;
@@ -5341,6 +5372,7 @@ static uint32_t smtpmail__outbox_step(smtpmail_outbox *b)
         if (b->sent_n < b->opt.per_minute) b->sent_n++;
     }
     if (r == SMTPMAIL_OK) b->fails = 0;
+    link = r != SMTPMAIL_OK && err.stage >= SMTPMAIL_STAGE_CONFIG && err.stage <= SMTPMAIL_STAGE_AUTH;
     if (smtpmail_result_is_temporary(r) && err.stage <= SMTPMAIL_STAGE_AUTH) {
         /* The link, not the message: everything waits. */
         b->fails++;
@@ -5356,11 +5388,28 @@ static uint32_t smtpmail__outbox_step(smtpmail_outbox *b)
             smtpmail__unlink_item(b, it);
         }
     }
+    if (link && !smtpmail_result_is_temporary(r)) {
+        /* The link itself was refused for good (a 5xx greeting, 535 to
+           AUTH, the certificate, the config): every queued message would
+           get the same answer, one connection each. It gets it now. */
+        for (it = b->head; it; it = next) {
+            next = it->next;
+            if (it->due == (uint64_t)-1) continue; /* another pump's */
+            smtpmail__unlink_item(b, it);
+            it->next = NULL, *dead_tail = it, dead_tail = &it->next;
+        }
+    }
     smtpmail__unlock(b);
     for (i = 0; i < n; i++) {
         if (!(it = group[i])) continue;
         smtpmail__spool_done(b, it, r == SMTPMAIL_OK);
         smtpmail__report(b, it, r, &err, n);
+        smtpmail__item_free(b, it);
+    }
+    while ((it = dead) != NULL) {
+        dead = it->next;
+        smtpmail__spool_done(b, it, 0);
+        smtpmail__report(b, it, r, &err, 1);
         smtpmail__item_free(b, it);
     }
     if (group != &first) smtpmail__free(&b->hooks, group);
@@ -5374,8 +5423,11 @@ static void smtpmail__outbox_run(smtpmail_outbox *b)
     uint32_t wait = 0;
     unsigned long gen;
     uint64_t now;
+    /* The lock is held from the check of gen to the wait: an enqueue (or a
+       close) either shows in gen or signals a waiting worker, never falls
+       between the two. */
+    smtpmail__lock(b);
     for (;;) {
-        smtpmail__lock(b);
         now = smtpmail__ticks(&b->hooks);
         if (b->closing && (!b->head || now >= b->flush_until)) {
             smtpmail__unlock(b);
@@ -5389,7 +5441,6 @@ static void smtpmail__outbox_run(smtpmail_outbox *b)
         wait = smtpmail__outbox_step(b);
         smtpmail__lock(b);
         if (b->gen != gen) wait = 0; /* enqueued while we were busy */
-        smtpmail__unlock(b);
     }
 }
 
@@ -5493,6 +5544,7 @@ SMTPMAIL_API smtpmail_result smtpmail_outbox_enqueue(smtpmail_outbox *b, const s
                                            (unsigned long)b->opt.queue_max);
     }
     b->count++; /* the place is taken while the message renders, unlocked */
+    b->rendering++;
     smtpmail__unlock(b);
 
     memset(&g, 0, sizeof g);
@@ -5535,6 +5587,7 @@ SMTPMAIL_API smtpmail_result smtpmail_outbox_enqueue(smtpmail_outbox *b, const s
     it->born = smtpmail__ticks(&b->hooks);
     smtpmail__queue_push(b, it);
     b->gen++;
+    b->rendering--;
     smtpmail__signal(b);
     smtpmail__unlock(b);
     if (id) *id = it->id;
@@ -5545,6 +5598,8 @@ fail:
     if (it) smtpmail__item_free(b, it);
     smtpmail__lock(b);
     b->count--;
+    b->rendering--;
+    smtpmail__signal(b);
     smtpmail__unlock(b);
     return r;
 }
@@ -5572,6 +5627,9 @@ SMTPMAIL_API size_t smtpmail_outbox_close(smtpmail_outbox *b, uint32_t flush_ms)
     if (!b) return 0;
     smtpmail__lock(b);
     b->closing = 1;
+    /* An enqueue under way (rendering, unlocked) still holds b: it ends
+       first, and its message is flushed or reported like the others. */
+    while (b->rendering > 0) smtpmail__wait(b, 1000);
     b->flush_until = smtpmail__ticks(&b->hooks) + flush_ms;
     smtpmail__signal(b);
     smtpmail__unlock(b);

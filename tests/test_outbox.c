@@ -27,6 +27,8 @@
 /* >>responder: an SMTP server in a few lines, enough for the outbox. */
 typedef struct srv {
     int down;                   /* connects are refused */
+    const char *greeting;       /* NULL: 220 */
+    char rcpts[1024];           /* every RCPT TO address, one per line */
     const char *finals[16];     /* replies to successive ends of data; NULL: 250 */
     int n_final;
     int connects, open, in_data, closed_by_quit;
@@ -40,7 +42,7 @@ typedef struct srv {
     int n_msgs, n_ends;
     uint64_t connect_at[64];
     /* thread test: connect waits for the gate */
-    int gated;
+    int use_gate, gated;        /* use_gate: set before the worker starts */
     pthread_mutex_t mu;
     pthread_cond_t cv;
 } srv;
@@ -90,14 +92,18 @@ static void srv_line(srv *s, const char *l)
         s->cur = NULL, s->cur_len = s->cur_cap = 0;
         say(s, "354 go\r\n");
     } else if (strncmp(l, "QUIT", 4) == 0) say(s, "221 bye\r\n"), s->closed_by_quit = 1;
-    else say(s, "250 ok\r\n"); /* MAIL, RCPT, RSET */
+    else {
+        if (strncmp(l, "RCPT TO:", 8) == 0 && strlen(s->rcpts) + strlen(l) + 2 < sizeof s->rcpts)
+            strcat(s->rcpts, l + 8), strcat(s->rcpts, "\n");
+        say(s, "250 ok\r\n"); /* MAIL, RCPT, RSET */
+    }
 }
 
 static int t_connect(void **conn, const char *host, uint16_t port, uint32_t ms, void *u)
 {
     srv *s = (srv *)u;
     (void)host, (void)port, (void)ms;
-    if (s->gated) {
+    if (s->use_gate) {
         pthread_mutex_lock(&s->mu);
         while (s->gated) pthread_cond_wait(&s->cv, &s->mu);
         pthread_mutex_unlock(&s->mu);
@@ -106,7 +112,7 @@ static int t_connect(void **conn, const char *host, uint16_t port, uint32_t ms, 
     s->connects++;
     if (s->down) return SMTPMAIL_ERR_CONNECT;
     s->open = 1, s->in_data = 0, s->out_len = s->out_pos = s->line_len = 0;
-    say(s, "220 fake.test ESMTP\r\n");
+    say(s, s->greeting ? s->greeting : "220 fake.test ESMTP\r\n");
     *conn = s;
     return 0;
 }
@@ -516,7 +522,7 @@ static void test_spool_survives_a_restart(void)
     smtpmail_outbox_options o;
     smtpmail_outbox *b;
     smtpmail_error err;
-    char dir[512], subj[3][16], cmd[600];
+    char dir[512], subj[3][24], cmd[600];
     smtpmail_message m;
     int i;
     srv_reset();
@@ -576,6 +582,20 @@ static void test_spool_survives_a_restart(void)
     CHECK_INT(g_rep.result[0], SMTPMAIL_ERR_PERMANENT);
     CHECK_INT(count_files(dir, "failed"), 2);
     CHECK_INT(smtpmail_outbox_close(b, 0), 0);
+    /* Only .failed files left: new ids still pass them, none is replaced. */
+    g_srv.finals[g_srv.n_ends] = "550 no\r\n";
+    g_srv.n_final = g_srv.n_ends + 1;
+    o = test_options();
+    o.spool_dir = dir;
+    CHECK(smtpmail_outbox_open(&c, &o, &b, &err) == SMTPMAIL_OK);
+    {
+        unsigned long long id;
+        CHECK(smtpmail_outbox_enqueue(b, &m, &id, &err) == SMTPMAIL_OK);
+        CHECK(id > 0xfe + 1);
+    }
+    pump_all(b);
+    CHECK_INT(count_files(dir, "failed"), 3);
+    CHECK_INT(smtpmail_outbox_close(b, 0), 0);
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     CHECK(system(cmd) == 0);
 
@@ -608,6 +628,63 @@ static void test_close_reports_what_is_left(void)
     CHECK_INT(g_rep.result[0], SMTPMAIL_ERR_QUEUE_CLOSED);
 }
 
+/* A digest keeps the messages' Bcc out of its headers (envelope only). */
+static void test_digest_keeps_bcc_hidden(void)
+{
+    smtpmail_config c;
+    smtpmail_outbox_options o;
+    smtpmail_outbox *b;
+    smtpmail_error err;
+    smtpmail_address bcc[1] = {{NULL, "compliance@example.net"}};
+    smtpmail_message m = alert("fill", "x");
+    int i;
+    srv_reset();
+    c = test_config();
+    o = test_options();
+    o.per_minute = 1;
+    m.bcc = bcc, m.bcc_count = 1;
+    CHECK(smtpmail_outbox_open(&c, &o, &b, &err) == SMTPMAIL_OK);
+    for (i = 0; i < 3; i++) CHECK(smtpmail_outbox_enqueue(b, &m, NULL, &err) == SMTPMAIL_OK);
+    pump_all(b);
+    g_clock += 60000;
+    pump_all(b);
+    CHECK_INT(g_srv.n_msgs, 2);
+    if (g_srv.n_msgs == 2) {
+        CHECK(has(g_srv.msgs[1], "Subject: 2 alerts: fill\r\n"));
+        CHECK(has(g_srv.msgs[1], "To: desk@example.com\r\n"));
+        CHECK(!has(g_srv.msgs[1], "compliance"));
+        CHECK(!has(g_srv.msgs[0], "compliance"));
+    }
+    /* ... but the Bcc got both mails. */
+    CHECK_STR(g_srv.rcpts, "<desk@example.com>\n<compliance@example.net>\n"
+                           "<desk@example.com>\n<compliance@example.net>\n");
+    CHECK_INT(smtpmail_outbox_close(b, 0), 0);
+}
+
+/* A server that refuses the connection for good (554 greeting): one
+   connection answers for the whole queue, not one per message. */
+static void test_permanent_refusal_of_the_link(void)
+{
+    smtpmail_config c;
+    smtpmail_outbox_options o;
+    smtpmail_outbox *b;
+    smtpmail_error err;
+    smtpmail_message m = alert("x", "x");
+    int i;
+    srv_reset();
+    c = test_config();
+    o = test_options();
+    g_srv.greeting = "554 5.7.1 go away\r\n";
+    CHECK(smtpmail_outbox_open(&c, &o, &b, &err) == SMTPMAIL_OK);
+    for (i = 0; i < 5; i++) CHECK(smtpmail_outbox_enqueue(b, &m, NULL, &err) == SMTPMAIL_OK);
+    pump_all(b);
+    CHECK_INT(g_srv.connects, 1);
+    CHECK_INT(g_rep.n, 5);
+    for (i = 0; i < g_rep.n && i < 5; i++) CHECK_INT(g_rep.result[i], SMTPMAIL_ERR_PERMANENT);
+    CHECK_INT(smtpmail_outbox_pending(b), 0);
+    CHECK_INT(smtpmail_outbox_close(b, 0), 0);
+}
+
 /* The worker thread: enqueue returns while the worker is stuck in
    connect (the gate), and everything goes once the gate opens. */
 static void test_worker_thread(void)
@@ -625,7 +702,7 @@ static void test_worker_thread(void)
     o.no_thread = 0;
     pthread_mutex_init(&g_srv.mu, NULL);
     pthread_cond_init(&g_srv.cv, NULL);
-    g_srv.gated = 1;
+    g_srv.gated = g_srv.use_gate = 1;
     CHECK(smtpmail_outbox_open(&c, &o, &b, &err) == SMTPMAIL_OK);
     for (i = 0; i < 5; i++) CHECK(smtpmail_outbox_enqueue(b, &m, NULL, &err) == SMTPMAIL_OK);
     CHECK_INT(smtpmail_outbox_pending(b), 5);
@@ -653,6 +730,8 @@ static const test_case k_tests[] = {
     T(rate_limit_makes_a_digest),
     T(spool_survives_a_restart),
     T(close_reports_what_is_left),
+    T(digest_keeps_bcc_hidden),
+    T(permanent_refusal_of_the_link),
     T(worker_thread),
 };
 
