@@ -226,7 +226,7 @@ WIN_MBEDTLS ?= build/mbedtls-3.6/mingw
 WIN_CFLAGS  := -std=c99 $(WARN) -O2 -I. -I$(WIN_MBEDTLS)/include
 WIN_LIBS    := -static -L$(WIN_MBEDTLS)/lib -lmbedtls -lmbedx509 -lmbedcrypto \
                -lws2_32 -lcrypt32 -ladvapi32 -lbcrypt
-WIN_TESTS   := $(WIN_BUILD)/test_main.exe $(WIN_BUILD)/test_smtp.exe
+WIN_TESTS   := $(WIN_BUILD)/test_main.exe $(WIN_BUILD)/test_smtp.exe $(WIN_BUILD)/test_outbox.exe
 .PHONY: windows
 
 $(WIN_BUILD):
@@ -253,7 +253,7 @@ MINGW_CXX ?= x86_64-w64-mingw32-g++-win32
 $(WIN_BUILD)/cpp_test.exe: tests/cpp_test.cpp smtpmail.h $(WIN_MBEDTLS)/lib/libmbedtls.a | $(WIN_BUILD)
 	$(MINGW_CXX) -std=c++11 $(CXXWARN) -O2 -I. -I$(WIN_MBEDTLS)/include $< -o $@ $(WIN_LIBS)
 
-# The outbox's Win32 threads and spool: compiled, not run (its tests are POSIX).
+# The outbox with the rest of the implementation (its tests run as test_outbox.exe).
 $(WIN_BUILD)/outbox_impl.o: tests/link_impl.c smtpmail.h $(WIN_MBEDTLS)/lib/libmbedtls.a | $(WIN_BUILD)
 	$(MINGW_CC) $(WIN_CFLAGS) -DSMTPMAIL_OUTBOX -c $< -o $@
 

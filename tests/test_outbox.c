@@ -6,17 +6,80 @@
    waits (exponential, capped, jitter within [d/2, d]); 4xx retried, 5xx
    reported once and not retried; the retry deadline; a full queue; the
    rate limit and its digest; the spool across a close and a reopen, with
-   a half-written and a corrupt file; close reports what it could not send. */
-#define _POSIX_C_SOURCE 200112L
+   a half-written and a corrupt file; close reports what it could not send.
+   POSIX (pthreads) and Windows (Win32 threads; make windows runs it under
+   wine): the few calls that differ are in >>os below. */
+#ifndef _WIN32
+#  define _POSIX_C_SOURCE 200112L
+#endif
 #include <errno.h>
-#include <pthread.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #define SMTPMAIL_IMPLEMENTATION
 #define SMTPMAIL_OUTBOX
 #include "../smtpmail.h"
 #include "check.h"
+
+/* >>os: a gate (mutex + condition), a nap, and spool directories. */
+#if defined(_WIN32)
+#  include <direct.h>
+typedef struct gate { CRITICAL_SECTION mu; CONDITION_VARIABLE cv; } gate;
+static void gate_init(gate *g) { InitializeCriticalSection(&g->mu), InitializeConditionVariable(&g->cv); }
+static void gate_free(gate *g) { DeleteCriticalSection(&g->mu); }
+static void gate_lock(gate *g) { EnterCriticalSection(&g->mu); }
+static void gate_unlock(gate *g) { LeaveCriticalSection(&g->mu); }
+static void gate_wait(gate *g) { SleepConditionVariableCS(&g->cv, &g->mu, INFINITE); }
+static void gate_open_all(gate *g) { WakeAllConditionVariable(&g->cv); }
+static void nap_10ms(void) { Sleep(10); }
+static int make_dir_at(const char *path) { return _mkdir(path); }
+/* Calls fn for each file name in dir ending in ext ("" = all). */
+static void each_file(const char *dir, const char *ext, void (*fn)(const char *dir, const char *name, void *u),
+                      void *u)
+{
+    char pattern[600];
+    WIN32_FIND_DATAA fd;
+    HANDLE h;
+    snprintf(pattern, sizeof pattern, "%s\\*%s", dir, ext);
+    if ((h = FindFirstFileA(pattern, &fd)) == INVALID_HANDLE_VALUE) return;
+    do
+        if (!(fd.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY)) fn(dir, fd.cFileName, u);
+    while (FindNextFileA(h, &fd));
+    FindClose(h);
+}
+static int remove_dir_at(const char *path) { return RemoveDirectoryA(path) ? 0 : -1; }
+#else
+#  include <dirent.h>
+#  include <pthread.h>
+#  include <sys/stat.h>
+#  include <unistd.h>
+typedef struct gate { pthread_mutex_t mu; pthread_cond_t cv; } gate;
+static void gate_init(gate *g) { pthread_mutex_init(&g->mu, NULL), pthread_cond_init(&g->cv, NULL); }
+static void gate_free(gate *g) { pthread_cond_destroy(&g->cv), pthread_mutex_destroy(&g->mu); }
+static void gate_lock(gate *g) { pthread_mutex_lock(&g->mu); }
+static void gate_unlock(gate *g) { pthread_mutex_unlock(&g->mu); }
+static void gate_wait(gate *g) { pthread_cond_wait(&g->cv, &g->mu); }
+static void gate_open_all(gate *g) { pthread_cond_broadcast(&g->cv); }
+static void nap_10ms(void)
+{
+    struct timespec ts = {0, 10000000};
+    nanosleep(&ts, NULL);
+}
+static int make_dir_at(const char *path) { return mkdir(path, 0700); }
+static void each_file(const char *dir, const char *ext, void (*fn)(const char *dir, const char *name, void *u),
+                      void *u)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    size_t n = strlen(ext);
+    if (!d) return;
+    while ((de = readdir(d)) != NULL) {
+        size_t len = strlen(de->d_name);
+        if (de->d_name[0] == '.' || len < n || strcmp(de->d_name + len - n, ext) != 0) continue;
+        fn(dir, de->d_name, u);
+    }
+    closedir(d);
+}
+static int remove_dir_at(const char *path) { return rmdir(path); }
+#endif
 
 #define CHECK_INT(got, want)                                                                    \
     do {                                                                                        \
@@ -43,8 +106,7 @@ typedef struct srv {
     uint64_t connect_at[64];
     /* thread test: connect waits for the gate */
     int use_gate, gated;        /* use_gate: set before the worker starts */
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
+    gate g;
 } srv;
 
 static uint64_t g_clock = 1000000; /* ms, moved by the tests */
@@ -104,9 +166,9 @@ static int t_connect(void **conn, const char *host, uint16_t port, uint32_t ms, 
     srv *s = (srv *)u;
     (void)host, (void)port, (void)ms;
     if (s->use_gate) {
-        pthread_mutex_lock(&s->mu);
-        while (s->gated) pthread_cond_wait(&s->cv, &s->mu);
-        pthread_mutex_unlock(&s->mu);
+        gate_lock(&s->g);
+        while (s->gated) gate_wait(&s->g);
+        gate_unlock(&s->g);
     }
     if (s->connects < 64) s->connect_at[s->connects] = g_clock;
     s->connects++;
@@ -486,20 +548,37 @@ static void test_rate_limit_makes_a_digest(void)
 static void make_dir(char *path, size_t cap)
 {
     temp_path(path, cap, "spool");
-    CHECK(mkdir(path, 0700) == 0);
+    CHECK(make_dir_at(path) == 0);
+}
+
+static void count_one(const char *dir, const char *name, void *u)
+{
+    (void)dir, (void)name;
+    (*(int *)u)++;
 }
 
 static int count_files(const char *dir, const char *ext)
 {
-    char cmd[600];
-    FILE *p;
-    int n = -1;
-    snprintf(cmd, sizeof cmd, "ls '%s' | grep -c '\\.%s$'", dir, ext);
-    if ((p = popen(cmd, "r")) != NULL) {
-        if (fscanf(p, "%d", &n) != 1) n = -1;
-        pclose(p);
-    }
+    char dot_ext[16];
+    int n = 0;
+    snprintf(dot_ext, sizeof dot_ext, ".%s", ext);
+    each_file(dir, dot_ext, count_one, &n);
     return n;
+}
+
+static void remove_one(const char *dir, const char *name, void *u)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    if (remove(path) != 0) (*(int *)u)++;
+}
+
+/* The spool directory and its files, gone. */
+static int remove_tree(const char *dir)
+{
+    int bad = 0;
+    each_file(dir, "", remove_one, &bad);
+    return bad == 0 ? remove_dir_at(dir) : -1;
 }
 
 static void write_file(const char *dir, const char *name, const char *text)
@@ -522,7 +601,7 @@ static void test_spool_survives_a_restart(void)
     smtpmail_outbox_options o;
     smtpmail_outbox *b;
     smtpmail_error err;
-    char dir[512], subj[3][24], cmd[600];
+    char dir[512], subj[3][24];
     smtpmail_message m;
     int i;
     srv_reset();
@@ -596,8 +675,7 @@ static void test_spool_survives_a_restart(void)
     pump_all(b);
     CHECK_INT(count_files(dir, "failed"), 3);
     CHECK_INT(smtpmail_outbox_close(b, 0), 0);
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    CHECK(system(cmd) == 0);
+    CHECK(remove_tree(dir) == 0);
 
     /* A spool that cannot be written: SPOOL, the path named, nothing queued. */
     o = test_options();
@@ -700,26 +778,21 @@ static void test_worker_thread(void)
     g_hooks.ticks_ms = NULL; /* the real clock */
     o = test_options();
     o.no_thread = 0;
-    pthread_mutex_init(&g_srv.mu, NULL);
-    pthread_cond_init(&g_srv.cv, NULL);
+    gate_init(&g_srv.g);
     g_srv.gated = g_srv.use_gate = 1;
     CHECK(smtpmail_outbox_open(&c, &o, &b, &err) == SMTPMAIL_OK);
     for (i = 0; i < 5; i++) CHECK(smtpmail_outbox_enqueue(b, &m, NULL, &err) == SMTPMAIL_OK);
     CHECK_INT(smtpmail_outbox_pending(b), 5);
-    pthread_mutex_lock(&g_srv.mu);
+    gate_lock(&g_srv.g);
     g_srv.gated = 0;
-    pthread_cond_broadcast(&g_srv.cv);
-    pthread_mutex_unlock(&g_srv.mu);
-    for (i = 0; i < 1000 && smtpmail_outbox_pending(b) > 0; i++) {
-        struct timespec ts = {0, 10000000};
-        nanosleep(&ts, NULL);
-    }
+    gate_open_all(&g_srv.g);
+    gate_unlock(&g_srv.g);
+    for (i = 0; i < 1000 && smtpmail_outbox_pending(b) > 0; i++) nap_10ms();
     CHECK_INT(smtpmail_outbox_close(b, 5000), 0);
     CHECK_INT(g_srv.n_msgs, 5);
     CHECK_INT(g_srv.connects, 1);
     CHECK_INT(g_rep.n, 5);
-    pthread_cond_destroy(&g_srv.cv);
-    pthread_mutex_destroy(&g_srv.mu);
+    gate_free(&g_srv.g);
 }
 
 static const test_case k_tests[] = {

@@ -5,7 +5,7 @@
 # 1. Installs what is missing (as root, with apt-get; otherwise prints the
 #    command): MinGW-w64's C and C++ compilers (win32 threads), wine, wine64.
 # 2. Builds mbedTLS 3.6 for MinGW (tests/mbedtls.sh mingw) and, with it,
-#    static .exe files into BUILD/windows: test_main, test_smtp (the offline
+#    static .exe files into BUILD/windows: test_main, test_smtp, test_outbox (the offline
 #    suites), cpp_test (the header as C++), smtpmail-send, and win_rootstore
 #    (puts a CA into the ROOT store); and the outbox's object (compiled only).
 # 3. Under wine (prefix BUILD/windows/prefix, made on first use; no display):
@@ -70,8 +70,8 @@ fi
 WINEDEBUG=-all wine --version
 
 echo "== build: mbedTLS 3.6 for MinGW, static .exe files, -Werror"
-for t in test_main.exe test_smtp.exe cpp_test.exe smtpmail-send.exe win_rootstore.exe \
-    outbox_impl.o; do
+for t in test_main.exe test_smtp.exe test_outbox.exe cpp_test.exe smtpmail-send.exe \
+    win_rootstore.exe outbox_impl.o; do
     if "$MAKE" --no-print-directory -s BUILD="$B" MINGW_CC="$MINGW_CC" MINGW_CXX="$MINGW_CXX" \
         "$B/windows/$t"; then
         ok "build: $t"
@@ -80,7 +80,7 @@ for t in test_main.exe test_smtp.exe cpp_test.exe smtpmail-send.exe win_rootstor
     fi
 done
 # Static means no MinGW runtime DLL beside the .exe: only Windows' own.
-for t in test_main test_smtp cpp_test smtpmail-send win_rootstore; do
+for t in test_main test_smtp test_outbox cpp_test smtpmail-send win_rootstore; do
     [ -f "$W/$t.exe" ] || continue
     dlls=$(x86_64-w64-mingw32-objdump -p "$W/$t.exe" | sed -n 's/^[[:space:]]*DLL Name: //p' | tr '\n' ' ')
     case $(printf '%s' "$dlls" | tr '[:upper:]' '[:lower:]') in
@@ -153,6 +153,8 @@ echo "== unit tests (test_main.exe under wine)"
 suite "unit tests (wine)" "$W/test_main.exe"
 echo "== SMTP engine, scripted server (test_smtp.exe under wine)"
 suite "SMTP engine (wine)" "$W/test_smtp.exe"
+echo "== the outbox: Win32 worker thread, spool, backoff, digest (test_outbox.exe under wine)"
+suite "outbox (wine)" "$W/test_outbox.exe"
 
 echo "== the header as C++ (cpp_test.exe under wine)"
 if [ -f "$W/cpp_test.exe" ]; then
