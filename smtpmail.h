@@ -3927,8 +3927,9 @@ static smtpmail_result smtpmail__transaction(smtpmail_session *s, const smtpmail
     o.cap = sizeof s->msg;
     o.err = err;
     for (i = 0; i < m->attachment_count && m->attachments[i].read == NULL; i++) {}
-    if (i == m->attachment_count) {
-        /* A read callback cannot be read twice: such messages stream. */
+    if (i == m->attachment_count && !(s->raw && s->raw->len > sizeof s->msg)) {
+        /* A read callback cannot be read twice: such messages stream. So
+           does a raw body known to be too big (no trial read of it). */
         r = smtpmail__body(s, m, &o, err);
         if (r == SMTPMAIL_OK) small = 1, msg_len = o.total;
         else if (r != SMTPMAIL_ERR_BUFFER_TOO_SMALL) return r;
@@ -4947,18 +4948,6 @@ static int smtpmail__spool_rename(const char *from, const char *to)
 #endif
 }
 
-typedef struct smtpmail__fcount {
-    FILE *f;
-    size_t n;
-} smtpmail__fcount;
-
-static int smtpmail__fcount_write(const void *data, size_t len, void *user_data)
-{
-    smtpmail__fcount *c = (smtpmail__fcount *)user_data;
-    c->n += len;
-    return fwrite(data, 1, len, c->f) == len ? 0 : -1;
-}
-
 /* Write, fsync, rename: the .msg file exists whole or not at all. */
 static smtpmail_result smtpmail__spool_write(smtpmail_outbox *b, smtpmail__item *it, const smtpmail_message *m,
                                              smtpmail_error *err)
@@ -4966,7 +4955,7 @@ static smtpmail_result smtpmail__spool_write(smtpmail_outbox *b, smtpmail__item 
     char *tmp = smtpmail__spool_path(b, it->id, "tmp");
     FILE *f;
     smtpmail_result r = SMTPMAIL_OK;
-    smtpmail__fcount c;
+    long end;
     int bad;
     it->path = smtpmail__spool_path(b, it->id, "msg");
     if (!tmp || !it->path) {
@@ -4981,10 +4970,9 @@ static smtpmail_result smtpmail__spool_write(smtpmail_outbox *b, smtpmail__item 
     }
     bad = fwrite(it->rec, 1, it->raw_off, f) != it->raw_off;
     if (!bad) {
-        c.f = f, c.n = 0;
-        r = smtpmail_message_write(m, &b->hooks, smtpmail__fcount_write, &c, err);
-        it->raw_len = c.n;
-        bad = r != SMTPMAIL_OK;
+        r = smtpmail_message_write(m, &b->hooks, smtpmail__write_file, f, err);
+        bad = r != SMTPMAIL_OK || (end = ftell(f)) < 0;
+        if (!bad) it->raw_len = (size_t)end - it->raw_off;
     }
     if (!bad && smtpmail__spool_sync(f) != 0) bad = 1;
     if (fclose(f) != 0) bad = 1;
@@ -5219,9 +5207,7 @@ static smtpmail_result smtpmail__send_digest(smtpmail_outbox *b, smtpmail__item 
     m.bcc = m.cc + m.cc_count, m.bcc_count = group[0]->n_rcpt - group[0]->n_to - group[0]->n_cc;
     m.subject = subject;
     m.text = (const char *)text.p, m.text_len = text.len;
-    smtpmail__deadline(b->session);
-    b->session->fresh = 0;
-    r = smtpmail__send(b->session, &m, 0, err);
+    r = smtpmail_session_send(b->session, &m, err);
     smtpmail__free(&b->hooks, text.p);
     return r;
 }
@@ -5245,10 +5231,8 @@ static smtpmail_result smtpmail__send_item(smtpmail_outbox *b, smtpmail__item *i
     } else {
         raw.data = it->rec + it->raw_off;
     }
-    smtpmail__deadline(b->session);
-    b->session->fresh = 0;
     b->session->raw = &raw;
-    r = smtpmail__send(b->session, &m, 0, err);
+    r = smtpmail_session_send(b->session, &m, err);
     b->session->raw = NULL;
     if (raw.file) fclose(raw.file);
     return r;

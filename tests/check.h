@@ -67,6 +67,22 @@ static int check_str_(const char *got, const char *want, const char *expr, const
 }
 #define CHECK_STR(got, want) check_str_((got), (want), #got " == " #want, __FILE__, __LINE__)
 
+#if defined(__GNUC__) || defined(__clang__)
+#  define CHECK_MAYBE_UNUSED __attribute__((unused))
+#else
+#  define CHECK_MAYBE_UNUSED
+#endif
+
+/* Two integers, both printed when they differ. */
+CHECK_MAYBE_UNUSED static int check_int_(long got, long want, const char *expr, const char *file, int line)
+{
+    int ok = got == want;
+    if (!check_(ok, expr, file, line) && g_printed <= 30)
+        printf("    note: got %ld, want %ld\n", got, want);
+    return ok;
+}
+#define CHECK_INT(got, want) check_int_((long)(got), (long)(want), #got " == " #want, __FILE__, __LINE__)
+
 /* malloc that ends the run when it fails. */
 static void *xmalloc(size_t n)
 {
@@ -97,6 +113,40 @@ static void grow_put(char **data, size_t *len, size_t *cap, const void *p, size_
     (*data)[*len] = '\0';
 }
 
+/* A growable byte buffer on grow_put, always NUL-terminated once used.
+   `buf b = {0};` is empty. Not every test file uses every function. */
+typedef struct buf {
+    char *data;
+    size_t len, cap;
+} buf;
+
+CHECK_MAYBE_UNUSED static void buf_put(buf *b, const void *p, size_t n)
+{
+    grow_put(&b->data, &b->len, &b->cap, p, n);
+}
+
+CHECK_MAYBE_UNUSED static void buf_str(buf *b, const char *s) { buf_put(b, s, strlen(s)); }
+
+CHECK_MAYBE_UNUSED static void buf_clear(buf *b)
+{
+    b->len = 0;
+    if (b->data) b->data[0] = '\0';
+    else buf_put(b, "", 0);
+}
+
+CHECK_MAYBE_UNUSED static void buf_free(buf *b)
+{
+    free(b->data);
+    memset(b, 0, sizeof *b);
+}
+
+/* A write callback (smtpmail_write_fn) appending to a buf. */
+CHECK_MAYBE_UNUSED static int buf_write(const void *data, size_t len, void *user_data)
+{
+    buf_put((buf *)user_data, data, len);
+    return 0;
+}
+
 /* A file name under $TMPDIR (or /tmp) that does not exist yet; on Windows
    under %TMP% or %TEMP% (or the current directory), as GetTempPath. */
 static void temp_path(char *out, size_t cap, const char *tag)
@@ -119,6 +169,25 @@ static void temp_path(char *out, size_t cap, const char *tag)
         fclose(f);
     }
 }
+
+#ifdef SMTPMAIL_H
+/* The plain message most tests start from (smtpmail.h included first). */
+CHECK_MAYBE_UNUSED static const smtpmail_address k_to[2] = {{"Trader", "trader@example.com"},
+                                                            {NULL, "desk@example.org"}};
+
+CHECK_MAYBE_UNUSED static smtpmail_message base_msg(void)
+{
+    smtpmail_message m;
+    memset(&m, 0, sizeof m);
+    m.from.name = "Alert Bot";
+    m.from.addr = "bot@example.com";
+    m.to = k_to;
+    m.to_count = 1;
+    m.subject = "test";
+    m.text = "hello\n";
+    return m;
+}
+#endif
 
 typedef struct test_case {
     const char *name;

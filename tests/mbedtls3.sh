@@ -10,8 +10,7 @@ MAKE=$1
 B=$2
 P=$(cd "$3" && pwd) || exit 1
 libs="$P/lib/libmbedtls.a $P/lib/libmbedx509.a $P/lib/libmbedcrypto.a"
-passed=0
-failed=0
+. "$(dirname "$0")/counts.sh" # ok, bad, tally, summary
 
 # Compilers search CPATH as if it were given with -I, after the command
 # line's own -I. (which holds no mbedtls/) and before /usr/include, where
@@ -27,11 +26,9 @@ mkdir -p "$B"
 echo "== mbedTLS 3.6: headers and library of the suite's programs"
 if $MAKE --no-print-directory -s BUILD="$B" TLS_LIBS="$libs" "$B/mbedtls_version" &&
     "$B/mbedtls_version" 3.6.; then
-    passed=$((passed + 1))
-    echo "ok   programs built against mbedTLS 3.6"
+    ok "programs built against mbedTLS 3.6"
 else
-    failed=$((failed + 1))
-    echo "FAIL programs built against mbedTLS 3.6"
+    bad "programs built against mbedTLS 3.6"
 fi
 
 echo "== make test, against mbedTLS 3.6 (BUILD=$B)"
@@ -40,19 +37,7 @@ log=$B/mbedtls3.log
     tee "$log"
 status=$(cat "$log.status" 2>/dev/null || echo 1)
 # run.sh's summary is the last such line; make may add its own after it.
-line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -n 1)
-p=$(printf '%s' "$line" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1/p')
-f=$(printf '%s' "$line" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\2/p')
-if [ -z "$p" ]; then
-    echo "FAIL make test against mbedTLS 3.6: no summary line (exit $status)"
-    failed=$((failed + 1))
-else
-    passed=$((passed + p))
-    failed=$((failed + f))
-    # A failing exit with no failed check still fails.
-    [ "$status" != 0 ] && [ "$f" = 0 ] && failed=$((failed + 1))
-fi
+tally "make test against mbedTLS 3.6" "$status" "$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -n 1)"
 
 echo "mbedtls3: $P"
-echo "$passed passed, $failed failed"
-[ "$failed" = 0 ]
+summary

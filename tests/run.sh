@@ -7,13 +7,7 @@ PYTHON=${2:-/usr/bin/python3}
 B=${BUILD:-build}
 # make valgrind: every C program runs under this wrapper (empty: none).
 W=${SMTPMAIL_TEST_WRAP:-}
-passed=0
-failed=0
-failures=""
-
-ok()   { passed=$((passed + 1)); echo "ok   $1"; }
-bad()  { failed=$((failed + 1)); failures="$failures
-  $1"; echo "FAIL $1"; }
+. "$(dirname "$0")/counts.sh" # ok, bad, tally, summary
 
 # A build step counts as one check.
 build() { # build NAME TARGET
@@ -27,20 +21,7 @@ suite() { # suite NAME COMMAND...
     out=$("$@" 2>&1)
     status=$?
     printf '%s\n' "$out"
-    line=$(printf '%s\n' "$out" | tail -n 1)
-    p=$(printf '%s' "$line" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1/p')
-    f=$(printf '%s' "$line" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\2/p')
-    if [ -z "$p" ]; then
-        bad "$name: no summary line (exit $status)"
-        return
-    fi
-    passed=$((passed + p))
-    failed=$((failed + f))
-    if [ "$f" != 0 ] || [ "$status" != 0 ]; then
-        failures="$failures
-  $name: $f failed (exit $status)"
-        [ "$f" = 0 ] && failed=$((failed + 1))
-    fi
+    tally "$name" "$status" "$out"
 }
 
 # A program that must exit 0 counts as one check.
@@ -119,6 +100,4 @@ else
     echo "skip fuzz targets: no clang"
 fi
 
-[ -n "$failures" ] && printf 'failed:%s\n' "$failures"
-echo "$passed passed, $failed failed"
-[ "$failed" = 0 ]
+summary

@@ -33,29 +33,6 @@
 
 /* >>helpers --------------------------------------------------------------- */
 
-static int check_int_(long got, long want, const char *expr, const char *file, int line)
-{
-    int ok = got == want;
-    if (!check_(ok, expr, file, line) && g_printed <= 30)
-        printf("    note: got %ld, want %ld\n", got, want);
-    return ok;
-}
-#define CHECK_INT(got, want) check_int_((long)(got), (long)(want), #got " == " #want, __FILE__, __LINE__)
-
-typedef struct buf {
-    char *data;
-    size_t len, cap;
-} buf;
-
-static void buf_put(buf *b, const void *p, size_t n) { grow_put(&b->data, &b->len, &b->cap, p, n); }
-static void buf_str(buf *b, const char *s) { buf_put(b, s, strlen(s)); }
-
-static void buf_free(buf *b)
-{
-    free(b->data);
-    memset(b, 0, sizeof *b);
-}
-
 /* memmem for C99: where needle starts in hay[from..n), or -1. */
 static long find_from(const char *hay, size_t n, size_t from, const char *needle)
 {
@@ -391,7 +368,7 @@ static void srv_free(server *s)
 
 /* >>message --------------------------------------------------------------- */
 
-static const smtpmail_address k_to[2] = {{"Desk", "desk@example.com"}, {NULL, "ops@example.net"}};
+static const smtpmail_address k_emb_to[2] = {{"Desk", "desk@example.com"}, {NULL, "ops@example.net"}};
 
 /* Bytes of every value, then some, with CR LF and dots among them. */
 static unsigned char g_mem[700];
@@ -442,12 +419,12 @@ static void setup(smtpmail_config *cfg, smtpmail_transport *tr, server *s, const
     cfg->transport = tr;
 }
 
-static void base_msg(smtpmail_message *m, smtpmail_attachment *att, size_t n_att)
+static void emb_msg(smtpmail_message *m, smtpmail_attachment *att, size_t n_att)
 {
     memset(m, 0, sizeof *m);
     m->from.name = "Sensor 7";
     m->from.addr = "sensor7@example.com";
-    m->to = k_to;
+    m->to = k_emb_to;
     m->to_count = 2;
     m->subject = "Over temperature";
     m->text = "Temperature 81.5 C\n.\nend\n";
@@ -521,7 +498,7 @@ static void test_data_dialogue_and_attachments(void)
     att[1].read_user_data = &rd;
     att[1].filename = "cb.bin";
     att[1].content_type = "application/octet-stream";
-    base_msg(&m, att, 2);
+    emb_msg(&m, att, 2);
 
     CHECK_INT(smtpmail_send(&cfg, &m, &err), SMTPMAIL_OK);
     /* RFC 5321 3.3: one transaction, no PIPELINING offered: lockstep. The
@@ -585,7 +562,7 @@ static void test_small_message_bdat(void)
     att[0].data = g_mem;
     att[0].data_len = 200;
     att[0].filename = "small.bin";
-    base_msg(&m, att, 1);
+    emb_msg(&m, att, 1);
     m.to_count = 1;
 
     CHECK_INT(smtpmail_send(&cfg, &m, &err), SMTPMAIL_OK);
@@ -633,7 +610,7 @@ static void test_big_message_streams(void)
     att[0].data = g_cb;
     att[0].data_len = sizeof g_cb;
     att[0].filename = "big.bin";
-    base_msg(&m, att, 1);
+    emb_msg(&m, att, 1);
 
     CHECK_INT(smtpmail_send(&cfg, &m, &err), SMTPMAIL_OK);
     check_clean(&s, &w);
@@ -679,7 +656,7 @@ static void test_out_of_memory(void)
         att[0].read = read_cb;
         att[0].read_user_data = &rd;
         att[0].filename = "cb.bin";
-        base_msg(&m, att, 1);
+        emb_msg(&m, att, 1);
         CHECK_INT(smtpmail_send(&cfg, &m, &err), SMTPMAIL_ERR_NO_MEMORY);
         CHECK_INT(w.mem.failed, 1);
         CHECK_INT(s.messages, 0);
@@ -715,13 +692,13 @@ static void test_refusals(void)
     if (f) fclose(f);
     memset(att, 0, sizeof att);
     att[0].path = path;
-    base_msg(&m, att, 1);
+    emb_msg(&m, att, 1);
     CHECK_INT(smtpmail_send(&cfg, &m, &err), SMTPMAIL_ERR_INVALID_ARG);
     CHECK_STR(err.field, "message.attachments[0].path");
     CHECK(strstr(err.message, "SMTPMAIL_NO_STDIO") != NULL);
     remove(path);
 
-    base_msg(&m, NULL, 0);
+    emb_msg(&m, NULL, 0);
     cfg.transport = NULL;
     CHECK_INT(smtpmail_send(&cfg, &m, &err), SMTPMAIL_ERR_INVALID_ARG);
     CHECK_STR(err.field, "config.transport");

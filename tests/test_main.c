@@ -73,9 +73,9 @@ static int64_t env_now(int *utc_offset_min, void *user_data)
     return e->now;
 }
 
-static int pattern_random(void *buf, size_t len, void *user_data)
+static int pattern_random(void *text_buf, size_t len, void *user_data)
 {
-    unsigned char *p = (unsigned char *)buf;
+    unsigned char *p = (unsigned char *)text_buf;
     size_t i;
     (void)user_data;
     for (i = 0; i < len; i++) p[i] = (unsigned char)(0xA5u ^ (i * 29u));
@@ -133,21 +133,6 @@ static smtpmail_hooks counting_hooks(env *e)
     return h;
 }
 
-static const smtpmail_address k_to[2] = {{"Trader", "trader@example.com"},
-                                         {NULL, "desk@example.org"}};
-
-static smtpmail_message base_msg(void)
-{
-    smtpmail_message m;
-    memset(&m, 0, sizeof m);
-    m.from.name = "Alert Bot";
-    m.from.addr = "bot@example.com";
-    m.to = k_to;
-    m.to_count = 1;
-    m.subject = "test";
-    m.text = "hello\n";
-    return m;
-}
 
 /* smtpmail_message_write with fixed hooks into s (emptied first). */
 static smtpmail_result render(const smtpmail_message *m, sink *s, smtpmail_error *err)
@@ -515,21 +500,21 @@ static char *part_header(const part *pt, const char *name)
 static int part_decode(const part *pt, sink *out)
 {
     char *cte = part_header(pt, "Content-Transfer-Encoding");
-    char *buf = (char *)xmalloc(pt->body_len + 1);
+    char *text_buf = (char *)xmalloc(pt->body_len + 1);
     size_t n = 0;
     int ok = 0;
     sink_free(out);
     if (cte && strcmp(cte, "7bit") == 0) {
-        memcpy(buf, pt->body, pt->body_len);
+        memcpy(text_buf, pt->body, pt->body_len);
         n = pt->body_len;
         ok = 1;
     } else if (cte && strcmp(cte, "quoted-printable") == 0) {
-        ok = qp_dec(pt->body, pt->body_len, buf, &n);
+        ok = qp_dec(pt->body, pt->body_len, text_buf, &n);
     } else if (cte && strcmp(cte, "base64") == 0) {
-        ok = b64_dec(pt->body, pt->body_len, (unsigned char *)buf, &n);
+        ok = b64_dec(pt->body, pt->body_len, (unsigned char *)text_buf, &n);
     }
-    sink_put(out, buf, n);
-    free(buf);
+    sink_put(out, text_buf, n);
+    free(text_buf);
     free(cte);
     return ok;
 }
@@ -579,22 +564,22 @@ static int header_round_trip(const char *name, const char *value, size_t max_lin
     smtpmail_error err;
     smtpmail_result r;
     ew_stats st = {0};
-    char *buf, *v, *d = NULL;
+    char *text_buf, *v, *d = NULL;
     int ok;
     r = smtpmail_header_encode(name, value, NULL, 0, &need, &err);
     if (r != SMTPMAIL_ERR_BUFFER_TOO_SMALL || need == 0)
         return note("measuring failed:", smtpmail_result_str(r)), 0;
-    buf = (char *)xmalloc(need + 1);
-    r = smtpmail_header_encode(name, value, buf, need + 1, &got, &err);
-    ok = r == SMTPMAIL_OK && got == need && buf[need] == '\0' && strncmp(buf, name, nl) == 0 &&
-         buf[nl] == ':';
-    if (!ok) note("encoding failed:", r ? err.message : buf);
-    ok = ok && lines_ok(buf, got, max_line);
-    v = header_get(buf, buf + got, name, NULL, NULL);
+    text_buf = (char *)xmalloc(need + 1);
+    r = smtpmail_header_encode(name, value, text_buf, need + 1, &got, &err);
+    ok = r == SMTPMAIL_OK && got == need && text_buf[need] == '\0' && strncmp(text_buf, name, nl) == 0 &&
+         text_buf[nl] == ':';
+    if (!ok) note("encoding failed:", r ? err.message : text_buf);
+    ok = ok && lines_ok(text_buf, got, max_line);
+    v = header_get(text_buf, text_buf + got, name, NULL, NULL);
     if (v) d = ew_decode(v[0] == ' ' ? v + 1 : v, &st);
-    if (st.bad || st.max_len > 75) ok = 0, note("encoded-word too long or bad in", buf);
-    if (!d || strcmp(d, value) != 0) ok = 0, note("decoded", d), note("from", buf);
-    free(d), free(v), free(buf);
+    if (st.bad || st.max_len > 75) ok = 0, note("encoded-word too long or bad in", text_buf);
+    if (!d || strcmp(d, value) != 0) ok = 0, note("decoded", d), note("from", text_buf);
+    free(d), free(v), free(text_buf);
     return ok;
 }
 
@@ -645,21 +630,21 @@ static void test_base64_vectors(void)
     static const char *const coded[7] = {"", "Zg==", "Zm8=", "Zm9v", "Zm9vYg==", "Zm9vYmE=",
                                          "Zm9vYmFy"};
     static const char *const bad[7] = {"Zg=", "Z===", "Zg==Zg==", "Zm9v!", "Zm=v", "Z", "=Zm9"};
-    char buf[64], small[4];
+    char text_buf[64], small[4];
     size_t i, n;
     for (i = 0; i < 7; i++) {
         n = 999;
-        CHECK(smtpmail_base64_encode(plain[i], strlen(plain[i]), buf, sizeof buf, &n) == 0);
-        CHECK_STR(buf, coded[i]);
+        CHECK(smtpmail_base64_encode(plain[i], strlen(plain[i]), text_buf, sizeof text_buf, &n) == 0);
+        CHECK_STR(text_buf, coded[i]);
         CHECK(n == strlen(coded[i]));
         n = 999;
-        CHECK(smtpmail_base64_decode(coded[i], strlen(coded[i]), buf, sizeof buf, &n) == 0);
-        CHECK(n == strlen(plain[i]) && memcmp(buf, plain[i], n) == 0);
+        CHECK(smtpmail_base64_decode(coded[i], strlen(coded[i]), text_buf, sizeof text_buf, &n) == 0);
+        CHECK(n == strlen(plain[i]) && memcmp(text_buf, plain[i], n) == 0);
     }
-    CHECK(smtpmail_base64_decode("Zm9v\r\nYmFy", 10, buf, sizeof buf, &n) == SMTPMAIL_OK &&
-          n == 6 && memcmp(buf, "foobar", 6) == 0);
+    CHECK(smtpmail_base64_decode("Zm9v\r\nYmFy", 10, text_buf, sizeof text_buf, &n) == SMTPMAIL_OK &&
+          n == 6 && memcmp(text_buf, "foobar", 6) == 0);
     for (i = 0; i < 7; i++)
-        if (!CHECK(smtpmail_base64_decode(bad[i], strlen(bad[i]), buf, sizeof buf, &n) ==
+        if (!CHECK(smtpmail_base64_decode(bad[i], strlen(bad[i]), text_buf, sizeof text_buf, &n) ==
                    SMTPMAIL_ERR_BAD_FIELD))
             note("accepted", bad[i]);
     /* "foobar" encodes to 8 characters, plus the NUL */
@@ -667,8 +652,8 @@ static void test_base64_vectors(void)
     CHECK(smtpmail_base64_encode("foobar", 6, small, sizeof small, &n) ==
           SMTPMAIL_ERR_BUFFER_TOO_SMALL && n == 8);
     n = 0;
-    CHECK(smtpmail_base64_encode("foobar", 6, buf, 8, &n) == SMTPMAIL_ERR_BUFFER_TOO_SMALL && n == 8);
-    CHECK(smtpmail_base64_encode("foobar", 6, buf, 9, &n) == SMTPMAIL_OK);
+    CHECK(smtpmail_base64_encode("foobar", 6, text_buf, 8, &n) == SMTPMAIL_ERR_BUFFER_TOO_SMALL && n == 8);
+    CHECK(smtpmail_base64_encode("foobar", 6, text_buf, 9, &n) == SMTPMAIL_OK);
     n = 0;
     CHECK(smtpmail_base64_decode("Zm9vYmFy", 8, small, sizeof small, &n) ==
           SMTPMAIL_ERR_BUFFER_TOO_SMALL && n == 6);
@@ -833,16 +818,16 @@ static const char k_cn_subject[] = /* 交易信号：买入 rb2405 @ 3650 */
 
 static void test_rfc2047_subject(void)
 {
-    char buf[512];
+    char text_buf[512];
     size_t n = 0;
     smtpmail_error err;
-    CHECK(smtpmail_header_encode("Subject", "hello world", buf, sizeof buf, &n, &err) == 0);
-    CHECK_STR(buf, "Subject: hello world\r\n");
+    CHECK(smtpmail_header_encode("Subject", "hello world", text_buf, sizeof text_buf, &n, &err) == 0);
+    CHECK_STR(text_buf, "Subject: hello world\r\n");
     CHECK(n == 22);
     CHECK(header_round_trip("Subject", k_cn_subject, 78));
-    CHECK(smtpmail_header_encode("Subject", k_cn_subject, buf, sizeof buf, &n, &err) == 0);
-    CHECK(strstr(buf, " rb2405 @ 3650\r\n") != NULL); /* the ASCII words stay readable */
-    CHECK(strncmp(buf, "Subject: =?UTF-8?B?", 19) == 0 || strncmp(buf, "Subject: =?utf-8?", 17) == 0);
+    CHECK(smtpmail_header_encode("Subject", k_cn_subject, text_buf, sizeof text_buf, &n, &err) == 0);
+    CHECK(strstr(text_buf, " rb2405 @ 3650\r\n") != NULL); /* the ASCII words stay readable */
+    CHECK(strncmp(text_buf, "Subject: =?UTF-8?B?", 19) == 0 || strncmp(text_buf, "Subject: =?utf-8?", 17) == 0);
     CHECK(header_round_trip("Subject", "The word =?UTF-8?B?Zm9v?= is not an encoded-word", 78));
 }
 
@@ -864,13 +849,13 @@ static void test_rfc2047_emoji_and_mixed(void)
 static void test_rfc2047_long_ascii_word(void)
 {
     sink t = {0};
-    char buf[1024];
+    char text_buf[1024];
     size_t n;
     smtpmail_error err;
     sink_repeat(&t, "abcdefghij", 12); /* 120 characters */
     CHECK(header_round_trip("Subject", t.data, 78));
-    CHECK(smtpmail_header_encode("Subject", t.data, buf, sizeof buf, &n, &err) == SMTPMAIL_OK);
-    CHECK(strstr(buf, t.data) == NULL); /* encoded, not written as it is */
+    CHECK(smtpmail_header_encode("Subject", t.data, text_buf, sizeof text_buf, &n, &err) == SMTPMAIL_OK);
+    CHECK(strstr(text_buf, t.data) == NULL); /* encoded, not written as it is */
     sink_str(&t, " tail \xE4\xB8\xAD and more words");
     CHECK(header_round_trip("Subject", t.data, 78));
     sink_free(&t);
@@ -1318,11 +1303,11 @@ static void test_date(void)
         {-62135596800, 0, "Mon, 01 Jan 0001 00:00:00 +0000"}, /* proleptic Gregorian */
         {0, -1, "Wed, 31 Dec 1969 23:59:00 -0001"},
     };
-    char buf[48], *d;
+    char text_buf[48], *d;
     size_t i;
     for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        smtpmail__format_date(cases[i].t, cases[i].off, buf);
-        CHECK_STR(buf, cases[i].want);
+        smtpmail__format_date(cases[i].t, cases[i].off, text_buf);
+        CHECK_STR(text_buf, cases[i].want);
         if (i < 5) { /* and in a rendered message, through the now hook */
             d = date_for(cases[i].t, cases[i].off);
             CHECK_STR(d, cases[i].want);
@@ -1378,7 +1363,7 @@ static void test_message_id(void)
 static void test_allocator(void)
 {
     static const char data[] = "in memory attachment";
-    char path[512], *buf;
+    char path[512], *text_buf;
     smtpmail_attachment att[2];
     smtpmail_message m = base_msg();
     smtpmail_error err;
@@ -1395,10 +1380,10 @@ static void test_allocator(void)
     /* into a caller buffer, in-memory attachments: no allocation at all */
     h = counting_hooks(&e);
     CHECK(smtpmail_message_render(&m, &h, NULL, 0, &need, &err) == SMTPMAIL_ERR_BUFFER_TOO_SMALL);
-    buf = (char *)xmalloc(need + 1);
-    CHECK(smtpmail_message_render(&m, &h, buf, need + 1, &n, &err) == SMTPMAIL_OK && n == need);
+    text_buf = (char *)xmalloc(need + 1);
+    CHECK(smtpmail_message_render(&m, &h, text_buf, need + 1, &n, &err) == SMTPMAIL_OK && n == need);
     CHECK(e.attempts == 0);
-    free(buf);
+    free(text_buf);
 
     /* to a callback, with a file attachment: allocs == frees, bounded peak */
     temp_path(path, sizeof path, "alloc");
@@ -1450,7 +1435,7 @@ static void test_render_buffer(void)
     env e;
     smtpmail_hooks h = fixed_hooks(&e);
     sink s = {0};
-    char *buf;
+    char *text_buf;
     size_t need = 0, n = 0, i;
     int untouched = 1;
     att.data = bin, att.data_len = sizeof bin, att.filename = "b.bin";
@@ -1459,21 +1444,21 @@ static void test_render_buffer(void)
     CHECK(smtpmail_message_write(&m, &h, sink_write, &s, &err) == SMTPMAIL_OK);
     CHECK(smtpmail_message_render(&m, &h, NULL, 0, &need, &err) == SMTPMAIL_ERR_BUFFER_TOO_SMALL);
     CHECK(need == s.len && need > 0);
-    buf = (char *)xmalloc(need + 64);
-    memset(buf, '#', need + 64);
-    CHECK(smtpmail_message_render(&m, &h, buf, 10, &n, &err) == SMTPMAIL_ERR_BUFFER_TOO_SMALL);
+    text_buf = (char *)xmalloc(need + 64);
+    memset(text_buf, '#', need + 64);
+    CHECK(smtpmail_message_render(&m, &h, text_buf, 10, &n, &err) == SMTPMAIL_ERR_BUFFER_TOO_SMALL);
     CHECK(n == need && err.result == SMTPMAIL_ERR_BUFFER_TOO_SMALL);
-    for (i = 10; i < need + 64; i++) untouched &= buf[i] == '#';
+    for (i = 10; i < need + 64; i++) untouched &= text_buf[i] == '#';
     CHECK(untouched);
     n = 0;
-    CHECK(smtpmail_message_render(&m, &h, buf, need, &n, &err) == SMTPMAIL_ERR_BUFFER_TOO_SMALL);
+    CHECK(smtpmail_message_render(&m, &h, text_buf, need, &n, &err) == SMTPMAIL_ERR_BUFFER_TOO_SMALL);
     CHECK(n == need);
     n = 0;
-    CHECK(smtpmail_message_render(&m, &h, buf, need + 1, &n, &err) == SMTPMAIL_OK);
-    CHECK(n == need && buf[need] == '\0' && buf[need + 1] == '#');
-    CHECK(memcmp(buf, s.data, need) == 0);
+    CHECK(smtpmail_message_render(&m, &h, text_buf, need + 1, &n, &err) == SMTPMAIL_OK);
+    CHECK(n == need && text_buf[need] == '\0' && text_buf[need + 1] == '#');
+    CHECK(memcmp(text_buf, s.data, need) == 0);
     CHECK(smtpmail_message_render(&m, &h, NULL, 5, &n, &err) == SMTPMAIL_ERR_INVALID_ARG);
-    free(buf);
+    free(text_buf);
     sink_free(&s);
 }
 
@@ -1559,7 +1544,7 @@ typedef struct reader {
 } reader;
 
 /* Hands out odd-sized pieces; its fail_at-th call fails. */
-static int read_odd(void *buf, size_t cap, size_t *got, void *user_data)
+static int read_odd(void *text_buf, size_t cap, size_t *got, void *user_data)
 {
     static const size_t sizes[7] = {1, 7, 13, 57, 1000, 4099, 3};
     reader *r = (reader *)user_data;
@@ -1567,7 +1552,7 @@ static int read_odd(void *buf, size_t cap, size_t *got, void *user_data)
     if (++r->calls == r->fail_at) return -1;
     if (n > cap) n = cap;
     if (n > r->len - r->pos) n = r->len - r->pos;
-    memcpy(buf, r->data + r->pos, n);
+    memcpy(text_buf, r->data + r->pos, n);
     r->pos += n;
     *got = n;
     return 0;
@@ -1656,26 +1641,26 @@ static void test_custom_headers(void)
 
 static void test_output_discipline(void)
 {
-    char buf[2100], line[1000];
+    char text_buf[2100], line[1000];
     smtpmail__out o;
     smtpmail_error err;
     memset(line, 'a', sizeof line);
-    smtpmail__out_direct(&o, buf, sizeof buf, &err);
+    smtpmail__out_direct(&o, text_buf, sizeof text_buf, &err);
     smtpmail__out_put(&o, "\n", 1);
     CHECK(o.result == SMTPMAIL_ERR_INTERNAL && err.result == SMTPMAIL_ERR_INTERNAL);
-    smtpmail__out_direct(&o, buf, sizeof buf, &err);
+    smtpmail__out_direct(&o, text_buf, sizeof text_buf, &err);
     smtpmail__out_put(&o, "ab\r", 3);
     CHECK(o.result == SMTPMAIL_OK);
     smtpmail__out_put(&o, "x", 1);
     CHECK(o.result == SMTPMAIL_ERR_INTERNAL);
-    smtpmail__out_direct(&o, buf, sizeof buf, &err);
+    smtpmail__out_direct(&o, text_buf, sizeof text_buf, &err);
     smtpmail__out_put(&o, "ab\n", 3);
     CHECK(o.result == SMTPMAIL_ERR_INTERNAL);
-    smtpmail__out_direct(&o, buf, sizeof buf, &err);
+    smtpmail__out_direct(&o, text_buf, sizeof text_buf, &err);
     smtpmail__out_put(&o, line, 999);
     CHECK(o.result == SMTPMAIL_ERR_INTERNAL);
     /* the limits themselves pass: 998 octets and CRLF, twice, CR and LF apart */
-    smtpmail__out_direct(&o, buf, sizeof buf, &err);
+    smtpmail__out_direct(&o, text_buf, sizeof text_buf, &err);
     smtpmail__out_put(&o, line, 998);
     smtpmail__out_put(&o, "\r\n", 2);
     smtpmail__out_put(&o, line, 998);

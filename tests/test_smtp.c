@@ -32,15 +32,6 @@
 
 #include "check.h"
 
-static int check_int_(long got, long want, const char *expr, const char *file, int line)
-{
-    int ok = got == want;
-    if (!check_(ok, expr, file, line) && g_printed <= 30)
-        printf("    note: got %ld, want %ld\n", got, want);
-    return ok;
-}
-#define CHECK_INT(got, want) check_int_((long)(got), (long)(want), #got " == " #want, __FILE__, __LINE__)
-
 /* A result code, printed by name when it is not the one wanted. */
 static int check_res_(smtpmail_result got, smtpmail_result want, const smtpmail_error *err,
                       const char *expr, const char *file, int line)
@@ -57,38 +48,6 @@ static int check_res_(smtpmail_result got, smtpmail_result want, const smtpmail_
     check_res_((got), (want), (err), #got " == " #want, __FILE__, __LINE__)
 
 /* >>helpers --------------------------------------------------------------- */
-
-/* A growable byte buffer, always NUL-terminated. `buf b = {0};` is empty. */
-typedef struct buf {
-    char *data;
-    size_t len, cap;
-} buf;
-
-static void buf_put(buf *b, const void *p, size_t n)
-{
-    grow_put(&b->data, &b->len, &b->cap, p, n);
-}
-
-static void buf_str(buf *b, const char *s) { buf_put(b, s, strlen(s)); }
-
-static void buf_clear(buf *b)
-{
-    b->len = 0;
-    if (b->data) b->data[0] = '\0';
-    else buf_put(b, "", 0);
-}
-
-static void buf_free(buf *b)
-{
-    free(b->data);
-    memset(b, 0, sizeof *b);
-}
-
-static int buf_write(const void *data, size_t len, void *user_data)
-{
-    buf_put((buf *)user_data, data, len);
-    return 0;
-}
 
 /* memmem for C99: the offset of needle in hay[0..n), or -1. */
 static long find(const char *hay, size_t n, const char *needle)
@@ -716,23 +675,8 @@ static void expected_message(const fake *f, const smtpmail_message *m, buf *out)
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
-static const smtpmail_address k_to[2] = {{"Trader", "trader@example.com"},
-                                         {NULL, "desk@example.org"}};
 static const smtpmail_address k_cc[1] = {{"Risk", "risk@example.net"}};
 static const smtpmail_address k_bcc[1] = {{"Audit", "audit@example.com"}};
-
-static smtpmail_message base_msg(void)
-{
-    smtpmail_message m;
-    memset(&m, 0, sizeof m);
-    m.from.name = "Alert Bot";
-    m.from.addr = "bot@example.com";
-    m.to = k_to;
-    m.to_count = 1;
-    m.subject = "test";
-    m.text = "hello\n";
-    return m;
-}
 
 /* smtpmail_send through the fake, err filled with a pattern first. */
 static smtpmail_result fake_send_msg(fake *f, const smtpmail_message *m, smtpmail_error *err)

@@ -30,17 +30,9 @@ case $B in /*) absb=$B ;; *) absb=$here/$B ;; esac
 W=$absb/windows
 MINGW_CC=${MINGW_CC:-x86_64-w64-mingw32-gcc-win32}
 MINGW_CXX=${MINGW_CXX:-x86_64-w64-mingw32-g++-win32}
-passed=0
-failed=0
-failures=""
-
-ok()  { passed=$((passed + 1)); echo "ok   $1"; }
-bad() { failed=$((failed + 1)); failures="$failures
-  $1"; echo "FAIL $1"; }
+. tests/counts.sh # ok, bad, tally, summary
 finish() {
-    [ -n "$failures" ] && printf 'failed:%s\n' "$failures"
-    echo "$passed passed, $failed failed"
-    [ "$failed" = 0 ]
+    summary
     exit
 }
 
@@ -133,20 +125,7 @@ suite() { # suite NAME EXE
     status=$(printf '%s\n' "$out" | tail -n 1 | sed 's/^exit //')
     out=$(printf '%s\n' "$out" | sed '$d')
     printf '%s\n' "$out"
-    line=$(printf '%s\n' "$out" | tail -n 1)
-    p=$(printf '%s' "$line" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1/p')
-    f=$(printf '%s' "$line" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\2/p')
-    if [ -z "$p" ]; then
-        bad "$name: no summary line (exit $status)"
-        return
-    fi
-    passed=$((passed + p))
-    failed=$((failed + f))
-    if [ "$f" != 0 ] || [ "$status" != 0 ]; then
-        failures="$failures
-  $name: $f failed (exit $status)"
-        [ "$f" = 0 ] && failed=$((failed + 1))
-    fi
+    tally "$name" "$status" "$out"
 }
 
 echo "== unit tests (test_main.exe under wine)"

@@ -46,28 +46,6 @@ KIB = 1024.0
 
 # ---------------------------------------------------------------- clients
 
-# smtplib with one SMTP object for `count` messages (rtt.py's SMTPLIB sends one).
-SMTPLIB_SESSION = r"""
-import smtplib, ssl, sys
-from email.message import EmailMessage
-mode, port, ca, user, pw, rcpt, subject, text, count = sys.argv[1:10]
-m = EmailMessage()
-m["From"], m["To"], m["Subject"] = user, rcpt, subject
-m.set_content(text)
-ctx = ssl.create_default_context(cafile=ca) if ca else None
-if mode == "tls":
-    s = smtplib.SMTP_SSL("localhost", int(port), context=ctx)
-else:
-    s = smtplib.SMTP("localhost", int(port))
-    if mode == "starttls":
-        s.starttls(context=ctx)
-if pw:
-    s.login(user, pw)
-for _ in range(int(count)):
-    s.send_message(m)
-s.quit()
-"""
-
 # Python smtplib + email, the 20 MB attachment read into an EmailMessage.
 SMTPLIB_ATTACH = r"""
 import smtplib, ssl, sys
@@ -145,7 +123,7 @@ def extend_rtt(tmp, count):
                 argv += ["--next"] + one
             return argv, env
         if client == "smtplib" + suffix:
-            return [PY, "-c", SMTPLIB_SESSION, mode, str(port), ca or "",
+            return [PY, "-c", rtt.SMTPLIB, mode, str(port), ca or "",
                     USER, PASSWORD if auth else "", RCPT, rtt.SUBJECT,
                     rtt.TEXT, str(count)], {}
         return plain_commands(client, mode, port, ca, eml, smtpmail, auth)

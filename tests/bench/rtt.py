@@ -226,6 +226,7 @@ SMTPLIB = r"""
 import smtplib, ssl, sys
 from email.message import EmailMessage
 mode, port, ca, user, pw, rcpt, subject, text = sys.argv[1:9]
+count = int(sys.argv[9]) if len(sys.argv) > 9 else 1  # one SMTP object, count messages
 m = EmailMessage()
 m["From"], m["To"], m["Subject"] = user, rcpt, subject
 m.set_content(text)
@@ -238,7 +239,8 @@ else:
         s.starttls(context=ctx)
 if pw:
     s.login(user, pw)
-s.send_message(m)
+for _ in range(count):
+    s.send_message(m)
 s.quit()
 """
 
