@@ -930,16 +930,16 @@ static void smtpmail__copy(char *dst, size_t cap, const char *src)
 }
 
 #if defined(__GNUC__) || defined(__clang__)
-__attribute__((format(printf, 4, 5)))
+__attribute__((format(printf, 5, 6)))
 #endif
-static smtpmail_result smtpmail__fail(smtpmail_error *err, smtpmail_result r,
+static smtpmail_result smtpmail__fail(smtpmail_error *err, smtpmail_result r, smtpmail_stage stage,
                                       const char *field, const char *fmt, ...)
 {
     if (err) {
         va_list ap;
         memset(err, 0, sizeof(*err));
         err->result = r;
-        err->stage = SMTPMAIL_STAGE_MESSAGE;
+        err->stage = stage;
         smtpmail__copy(err->field, sizeof(err->field), field ? field : "");
         va_start(ap, fmt);
         vsnprintf(err->message, sizeof(err->message), fmt, ap);
@@ -957,7 +957,7 @@ static const char *const smtpmail__stage_names[] = {
 #if defined(__GNUC__) || defined(__clang__)
 __attribute__((format(printf, 4, 5)))
 #endif
-static smtpmail_result smtpmail__sfail(smtpmail_error *err, smtpmail_result r, smtpmail_stage stage,
+static smtpmail_result smtpmail__fail_stage(smtpmail_error *err, smtpmail_result r, smtpmail_stage stage,
                                        const char *fmt, ...)
 {
     if (err) {
@@ -1111,9 +1111,8 @@ static int smtpmail__out_flush(smtpmail__out *o)
         int r = o->write(o->buf, o->len, o->user_data);
         if (r != 0) {
             o->result = SMTPMAIL_ERR_WRITE;
-            smtpmail__fail(o->err, SMTPMAIL_ERR_WRITE, "",
+            smtpmail__fail(o->err, SMTPMAIL_ERR_WRITE, SMTPMAIL_STAGE_OUTPUT, "",
                            "the write callback failed (it returned %d)", r);
-            if (o->err) o->err->stage = SMTPMAIL_STAGE_OUTPUT;
         }
     }
     if (!o->direct) o->len = 0;
@@ -1138,7 +1137,7 @@ static void smtpmail__out_put(smtpmail__out *o, const void *data, size_t n)
         o->col += run;
         if (o->col > SMTPMAIL__LINE_MAX) {
             o->result = SMTPMAIL_ERR_INTERNAL;
-            smtpmail__fail(o->err, SMTPMAIL_ERR_INTERNAL, "",
+            smtpmail__fail(o->err, SMTPMAIL_ERR_INTERNAL, SMTPMAIL_STAGE_MESSAGE, "",
                            "internal error: output line over 998 octets (please report)");
             return;
         }
@@ -1147,7 +1146,7 @@ static void smtpmail__out_put(smtpmail__out *o, const void *data, size_t n)
     }
     if (i < n) {
         o->result = SMTPMAIL_ERR_INTERNAL;
-        smtpmail__fail(o->err, SMTPMAIL_ERR_INTERNAL, "", "internal error: bare CR or LF in output (please report)");
+        smtpmail__fail(o->err, SMTPMAIL_ERR_INTERNAL, SMTPMAIL_STAGE_MESSAGE, "", "internal error: bare CR or LF in output (please report)");
         return;
     }
     o->total += n;
@@ -1503,14 +1502,14 @@ static smtpmail_result smtpmail__check_text(smtpmail_error *err, const char *fie
 {
     size_t ok;
     if (header && (memchr(s, '\r', len) || memchr(s, '\n', len) || strlen(s) != len))
-        return smtpmail__fail(err, SMTPMAIL_ERR_HEADER_INJECTION, field,
+        return smtpmail__fail(err, SMTPMAIL_ERR_HEADER_INJECTION, SMTPMAIL_STAGE_MESSAGE, field,
                               "%s contains CR, LF or NUL", field);
     if (len > max)
-        return smtpmail__fail(err, SMTPMAIL_ERR_TOO_LONG, field,
+        return smtpmail__fail(err, SMTPMAIL_ERR_TOO_LONG, SMTPMAIL_STAGE_MESSAGE, field,
                               "%s is longer than %lu bytes", field, (unsigned long)max);
     ok = smtpmail__utf8_valid((const unsigned char *)s, len);
     if (ok != len)
-        return smtpmail__fail(err, SMTPMAIL_ERR_BAD_UTF8, field,
+        return smtpmail__fail(err, SMTPMAIL_ERR_BAD_UTF8, SMTPMAIL_STAGE_MESSAGE, field,
                               "%s is not valid UTF-8 (byte %lu)", field, (unsigned long)ok);
     return SMTPMAIL_OK;
 }
@@ -1562,7 +1561,7 @@ static smtpmail_result smtpmail__check_address(smtpmail_error *err, const smtpma
     smtpmail_result r;
     snprintf(f, sizeof f, "%s.addr", prefix);
     if (!a->addr || !a->addr[0])
-        return smtpmail__fail(err, SMTPMAIL_ERR_BAD_ADDRESS, f, "%s is empty", f);
+        return smtpmail__fail(err, SMTPMAIL_ERR_BAD_ADDRESS, SMTPMAIL_STAGE_MESSAGE, f, "%s is empty", f);
     if ((r = smtpmail__check_text(err, f, a->addr, strlen(a->addr), 1, SMTPMAIL__ADDR_MAX)) != 0)
         return r;
     if (!smtpmail__addr_ok(a->addr)) {
@@ -1570,7 +1569,7 @@ static smtpmail_result smtpmail__check_address(smtpmail_error *err, const smtpma
         const char *p;
         for (p = a->addr; *p; p++)
             if ((unsigned char)*p >= 0x80) ascii = 0;
-        return smtpmail__fail(err, SMTPMAIL_ERR_BAD_ADDRESS, f,
+        return smtpmail__fail(err, SMTPMAIL_ERR_BAD_ADDRESS, SMTPMAIL_STAGE_MESSAGE, f,
                               "%s \"%.80s\" is not a valid address (%s)", f, a->addr,
                               ascii ? "want user@example.com"
                                     : "non-ASCII addresses (SMTPUTF8) are not supported");
@@ -1662,21 +1661,21 @@ static smtpmail_result smtpmail__check_attachment(smtpmail_error *err,
     int sources = (a->path != NULL) + (a->data != NULL) + (a->read != NULL);
     if (sources != 1 || (a->data == NULL && a->data_len > 0)) {
         snprintf(f, sizeof f, "message.attachments[%lu]", (unsigned long)i);
-        return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, f,
+        return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, SMTPMAIL_STAGE_MESSAGE, f,
                               "%s needs exactly one of path, data or read", f);
     }
     if (a->path) {
         snprintf(f, sizeof f, "message.attachments[%lu].path", (unsigned long)i);
-        if (!a->path[0]) return smtpmail__fail(err, SMTPMAIL_ERR_FILE, f, "%s is empty", f);
+        if (!a->path[0]) return smtpmail__fail(err, SMTPMAIL_ERR_FILE, SMTPMAIL_STAGE_MESSAGE, f, "%s is empty", f);
 #ifdef SMTPMAIL_NO_STDIO
-        return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, f,
+        return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, SMTPMAIL_STAGE_MESSAGE, f,
                               "%s: no file access in this build (SMTPMAIL_NO_STDIO)", f);
 #else
         {
             FILE *fp = smtpmail__fopen(a->path, "rb");
             if (!fp) {
                 int e = errno;
-                r = smtpmail__fail(err, SMTPMAIL_ERR_FILE, f, "%s: cannot open \"%.120s\": %s",
+                r = smtpmail__fail(err, SMTPMAIL_ERR_FILE, SMTPMAIL_STAGE_MESSAGE, f, "%s: cannot open \"%.120s\": %s",
                                    f, a->path, strerror(e));
                 if (err) err->sys_error = e;
                 return r;
@@ -1696,7 +1695,7 @@ static smtpmail_result smtpmail__check_attachment(smtpmail_error *err,
         if ((r = smtpmail__check_text(err, f, a->content_type, strlen(a->content_type), 1, 200)) != 0)
             return r;
         if (!smtpmail__content_type_ok(a->content_type))
-            return smtpmail__fail(err, SMTPMAIL_ERR_BAD_FIELD, f,
+            return smtpmail__fail(err, SMTPMAIL_ERR_BAD_FIELD, SMTPMAIL_STAGE_MESSAGE, f,
                                   "%s \"%.60s\" is not a MIME type (want type/subtype)", f,
                                   a->content_type);
     }
@@ -1709,7 +1708,7 @@ static smtpmail_result smtpmail__check_attachment(smtpmail_error *err,
             if ((unsigned char)*p <= 32 || (unsigned char)*p >= 127 || *p == '<' || *p == '>')
                 break;
         if (*p || !a->content_id[0])
-            return smtpmail__fail(err, SMTPMAIL_ERR_BAD_FIELD, f,
+            return smtpmail__fail(err, SMTPMAIL_ERR_BAD_FIELD, SMTPMAIL_STAGE_MESSAGE, f,
                                   "%s must be printable ASCII without spaces or <>", f);
     }
     return SMTPMAIL_OK;
@@ -1725,17 +1724,17 @@ static smtpmail_result smtpmail__check_header(smtpmail_error *err, const smtpmai
     smtpmail_result r;
     snprintf(f, sizeof f, "%s.name", prefix);
     if (!h->name || !h->value)
-        return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, f, "%s needs a name and a value",
+        return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, SMTPMAIL_STAGE_MESSAGE, f, "%s needs a name and a value",
                               prefix);
     if ((r = smtpmail__check_text(err, f, h->name, strlen(h->name), 1, SMTPMAIL__HNAME_MAX)) != 0)
         return r;
     for (p = h->name; *p && (unsigned char)*p > 32 && (unsigned char)*p < 127 && *p != ':'; p++) {}
     if (*p || !h->name[0])
-        return smtpmail__fail(err, SMTPMAIL_ERR_BAD_FIELD, f,
+        return smtpmail__fail(err, SMTPMAIL_ERR_BAD_FIELD, SMTPMAIL_STAGE_MESSAGE, f,
                               "%s \"%.60s\" is not a header name (printable ASCII, no ':')", f,
                               h->name);
     if (!any_name && smtpmail__reserved_header(h->name))
-        return smtpmail__fail(err, SMTPMAIL_ERR_BAD_FIELD, f,
+        return smtpmail__fail(err, SMTPMAIL_ERR_BAD_FIELD, SMTPMAIL_STAGE_MESSAGE, f,
                               "%s: %s is written by the builder; set the message field instead", f,
                               h->name);
     snprintf(f, sizeof f, "%s.value", prefix);
@@ -1751,9 +1750,9 @@ static smtpmail_result smtpmail__check(const smtpmail_message *m, smtpmail_error
     char f[80];
     smtpmail_result r;
 
-    if (!m) return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, "message", "message is NULL");
+    if (!m) return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, SMTPMAIL_STAGE_MESSAGE, "message", "message is NULL");
     if (!m->from.addr)
-        return smtpmail__fail(err, SMTPMAIL_ERR_BAD_ADDRESS, "message.from.addr",
+        return smtpmail__fail(err, SMTPMAIL_ERR_BAD_ADDRESS, SMTPMAIL_STAGE_MESSAGE, "message.from.addr",
                               "message.from.addr is required");
     if ((r = smtpmail__check_address(err, &m->from, "message.from")) != 0) return r;
     if (m->reply_to.addr && (r = smtpmail__check_address(err, &m->reply_to, "message.reply_to")) != 0)
@@ -1764,7 +1763,7 @@ static smtpmail_result smtpmail__check(const smtpmail_message *m, smtpmail_error
     for (j = 0; j < 3; j++) {
         if (counts[j] > 0 && !lists[j]) {
             snprintf(f, sizeof f, "message.%s", list_names[j]);
-            return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, f, "%s is NULL but %s_count is %lu",
+            return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, SMTPMAIL_STAGE_MESSAGE, f, "%s is NULL but %s_count is %lu",
                                   f, list_names[j], (unsigned long)counts[j]);
         }
         if (counts[j] > SMTPMAIL_MAX_RECIPIENTS) break;
@@ -1774,10 +1773,10 @@ static smtpmail_result smtpmail__check(const smtpmail_message *m, smtpmail_error
         }
     }
     if (counts[0] + counts[1] + counts[2] == 0)
-        return smtpmail__fail(err, SMTPMAIL_ERR_NO_RECIPIENT, "message.to",
+        return smtpmail__fail(err, SMTPMAIL_ERR_NO_RECIPIENT, SMTPMAIL_STAGE_MESSAGE, "message.to",
                               "message has no recipient (to, cc and bcc are empty)");
     if (j < 3 || counts[0] + counts[1] + counts[2] > SMTPMAIL_MAX_RECIPIENTS)
-        return smtpmail__fail(err, SMTPMAIL_ERR_TOO_LONG, "message.to",
+        return smtpmail__fail(err, SMTPMAIL_ERR_TOO_LONG, SMTPMAIL_STAGE_MESSAGE, "message.to",
                               "message has more than %d recipients (SMTPMAIL_MAX_RECIPIENTS)",
                               SMTPMAIL_MAX_RECIPIENTS);
 
@@ -1794,18 +1793,18 @@ static smtpmail_result smtpmail__check(const smtpmail_message *m, smtpmail_error
                                              (size_t)-1)) != 0)
         return r;
     if ((m->text_len && !m->text) || (m->html_len && !m->html))
-        return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, m->text_len ? "message.text" : "message.html",
+        return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, SMTPMAIL_STAGE_MESSAGE, m->text_len ? "message.text" : "message.html",
                               "%s is NULL but its length is not 0", m->text_len ? "message.text" : "message.html");
 
     if (m->attachment_count > 0 && !m->attachments)
-        return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, "message.attachments",
+        return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, SMTPMAIL_STAGE_MESSAGE, "message.attachments",
                               "message.attachments is NULL but attachment_count is %lu",
                               (unsigned long)m->attachment_count);
     for (i = 0; i < m->attachment_count; i++)
         if ((r = smtpmail__check_attachment(err, &m->attachments[i], i)) != 0) return r;
 
     if (m->header_count > 0 && !m->headers)
-        return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, "message.headers",
+        return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, SMTPMAIL_STAGE_MESSAGE, "message.headers",
                               "message.headers is NULL but header_count is %lu",
                               (unsigned long)m->header_count);
     for (i = 0; i < m->header_count; i++) {
@@ -2172,7 +2171,7 @@ static void smtpmail__attachment_body(smtpmail__ctx *c, const smtpmail_attachmen
             snprintf(f, sizeof f, "message.attachments[%lu].%s", (unsigned long)index,
                      a->path ? "path" : "read");
             c->o->result = SMTPMAIL_ERR_FILE;
-            smtpmail__fail(c->err, SMTPMAIL_ERR_FILE, f, "%s: reading \"%.120s\" failed%s%s", f,
+            smtpmail__fail(c->err, SMTPMAIL_ERR_FILE, SMTPMAIL_STAGE_MESSAGE, f, "%s: reading \"%.120s\" failed%s%s", f,
                            a->path ? a->path : "(callback)", sys ? ": " : "",
                            sys ? strerror(sys) : "");
             if (c->err) c->err->sys_error = sys;
@@ -2315,7 +2314,7 @@ static void smtpmail__hex_str(char *dst, const unsigned char *src, size_t n)
 static smtpmail_result smtpmail__check_hooks(const smtpmail_hooks *hooks, smtpmail_error *err)
 {
     if (hooks && (hooks->alloc == NULL) != (hooks->free == NULL))
-        return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, "hooks.alloc",
+        return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, SMTPMAIL_STAGE_CONFIG, "hooks.alloc",
                               "hooks.alloc and hooks.free must be set together");
     return SMTPMAIL_OK;
 }
@@ -2347,7 +2346,7 @@ static smtpmail_result smtpmail__render(const smtpmail_message *m, const smtpmai
     if (need_chunk) {
         c.chunk = (unsigned char *)smtpmail__alloc(hooks, SMTPMAIL_READ_CHUNK);
         if (!c.chunk)
-            return smtpmail__fail(err, SMTPMAIL_ERR_NO_MEMORY, "", "out of memory (%d bytes)",
+            return smtpmail__fail(err, SMTPMAIL_ERR_NO_MEMORY, SMTPMAIL_STAGE_MESSAGE, "", "out of memory (%d bytes)",
                                   SMTPMAIL_READ_CHUNK);
     }
     if (o->rnd) memcpy(rnd, o->rnd, sizeof rnd);
@@ -2980,7 +2979,7 @@ static smtpmail_result smtpmail__tls_setup(smtpmail__chan *ch, const smtpmail_co
     mbedtls_ctr_drbg_init(&ch->drbg);
     ch->tls_ready = 1;
     if (smtpmail__psa_init() != 0)
-        return smtpmail__sfail(err, SMTPMAIL_ERR_TLS, SMTPMAIL_STAGE_TLS, "psa_crypto_init failed");
+        return smtpmail__fail_stage(err, SMTPMAIL_ERR_TLS, SMTPMAIL_STAGE_TLS, "psa_crypto_init failed");
     /* The OS entropy source, personalised with the random hook's bytes. */
     smtpmail__random(ch->hooks, seed, sizeof seed);
     memcpy(seed, pers, sizeof pers - 1);
@@ -2991,7 +2990,7 @@ static smtpmail_result smtpmail__tls_setup(smtpmail__chan *ch, const smtpmail_co
                                         MBEDTLS_SSL_PRESET_DEFAULT);
     if (r != 0) {
         smtpmail__tls_strerror(r, text, sizeof text);
-        smtpmail__sfail(err, SMTPMAIL_ERR_TLS, SMTPMAIL_STAGE_TLS, "TLS setup failed: %s", text);
+        smtpmail__fail_stage(err, SMTPMAIL_ERR_TLS, SMTPMAIL_STAGE_TLS, "TLS setup failed: %s", text);
         if (err) err->tls_error = r;
         return SMTPMAIL_ERR_TLS;
     }
@@ -3005,7 +3004,7 @@ static smtpmail_result smtpmail__tls_setup(smtpmail__chan *ch, const smtpmail_co
 #if !defined(MBEDTLS_FS_IO)
         if (cfg->ca_file || cfg->ca_dir) {
             const char *f = cfg->ca_file ? "config.ca_file" : "config.ca_dir";
-            smtpmail__sfail(err, SMTPMAIL_ERR_TRUST, SMTPMAIL_STAGE_TLS,
+            smtpmail__fail_stage(err, SMTPMAIL_ERR_TRUST, SMTPMAIL_STAGE_TLS,
                             "%s: this mbedTLS reads no files (no MBEDTLS_FS_IO): use config.ca_pem", f);
             if (err) smtpmail__copy(err->field, sizeof err->field, f);
             return SMTPMAIL_ERR_TRUST;
@@ -3014,13 +3013,13 @@ static smtpmail_result smtpmail__tls_setup(smtpmail__chan *ch, const smtpmail_co
         if (cfg->ca_file && ((r = mbedtls_x509_crt_parse_file(&ch->ca, cfg->ca_file)) < 0 ||
                              ch->ca.version == 0)) {
             smtpmail__tls_strerror(r, text, sizeof text);
-            smtpmail__sfail(err, SMTPMAIL_ERR_TRUST, SMTPMAIL_STAGE_TLS,
+            smtpmail__fail_stage(err, SMTPMAIL_ERR_TRUST, SMTPMAIL_STAGE_TLS,
                             "config.ca_file \"%.100s\": no certificate loaded (%s)", cfg->ca_file, text);
             if (err) smtpmail__copy(err->field, sizeof err->field, "config.ca_file");
             return SMTPMAIL_ERR_TRUST;
         }
         if (cfg->ca_dir && mbedtls_x509_crt_parse_path(&ch->ca, cfg->ca_dir) < 0) {
-            smtpmail__sfail(err, SMTPMAIL_ERR_TRUST, SMTPMAIL_STAGE_TLS,
+            smtpmail__fail_stage(err, SMTPMAIL_ERR_TRUST, SMTPMAIL_STAGE_TLS,
                             "config.ca_dir \"%.100s\": no certificate loaded", cfg->ca_dir);
             return SMTPMAIL_ERR_TRUST;
         }
@@ -3030,13 +3029,13 @@ static smtpmail_result smtpmail__tls_setup(smtpmail__chan *ch, const smtpmail_co
             size_t n = cfg->ca_pem_len ? cfg->ca_pem_len : strlen(cfg->ca_pem);
             unsigned char *pem = (unsigned char *)smtpmail__alloc(ch->hooks, n + 1);
             if (!pem)
-                return smtpmail__sfail(err, SMTPMAIL_ERR_NO_MEMORY, SMTPMAIL_STAGE_TLS, "out of memory");
+                return smtpmail__fail_stage(err, SMTPMAIL_ERR_NO_MEMORY, SMTPMAIL_STAGE_TLS, "out of memory");
             memcpy(pem, cfg->ca_pem, n);
             pem[n] = '\0';
             r = mbedtls_x509_crt_parse(&ch->ca, pem, n + 1);
             smtpmail__free(ch->hooks, pem);
             if (r < 0 || ch->ca.version == 0) {
-                smtpmail__sfail(err, SMTPMAIL_ERR_TRUST, SMTPMAIL_STAGE_TLS,
+                smtpmail__fail_stage(err, SMTPMAIL_ERR_TRUST, SMTPMAIL_STAGE_TLS,
                                 "config.ca_pem: no certificate loaded");
                 return SMTPMAIL_ERR_TRUST;
             }
@@ -3047,7 +3046,7 @@ static smtpmail_result smtpmail__tls_setup(smtpmail__chan *ch, const smtpmail_co
     } else {
         where = smtpmail__load_system_roots(&ch->ca);
         if (!where)
-            return smtpmail__sfail(err, SMTPMAIL_ERR_TRUST, SMTPMAIL_STAGE_TLS,
+            return smtpmail__fail_stage(err, SMTPMAIL_ERR_TRUST, SMTPMAIL_STAGE_TLS,
                                    "no system CA bundle found: set config.ca_file (or "
                                    "SSL_CERT_FILE), or pin the server's key");
         ch->verify = 1;
@@ -3077,7 +3076,7 @@ static smtpmail_result smtpmail__tls_start(smtpmail__chan *ch, const char *host,
     if ((r = mbedtls_ssl_setup(&ch->ssl, &ch->conf)) != 0 ||
         (r = mbedtls_ssl_set_hostname(&ch->ssl, host)) != 0) {
         smtpmail__tls_strerror(r, text, sizeof text);
-        smtpmail__sfail(err, SMTPMAIL_ERR_TLS, SMTPMAIL_STAGE_TLS, "TLS setup failed: %s", text);
+        smtpmail__fail_stage(err, SMTPMAIL_ERR_TLS, SMTPMAIL_STAGE_TLS, "TLS setup failed: %s", text);
         if (err) err->tls_error = r;
         return SMTPMAIL_ERR_TLS;
     }
@@ -3091,29 +3090,29 @@ static smtpmail_result smtpmail__tls_start(smtpmail__chan *ch, const char *host,
     if (r != 0) {
         uint32_t flags = mbedtls_ssl_get_verify_result(&ch->ssl);
         if (ch->io_result != 0) {
-            smtpmail__sfail(err, (smtpmail_result)ch->io_result, SMTPMAIL_STAGE_TLS, "%s during the TLS handshake",
+            smtpmail__fail_stage(err, (smtpmail_result)ch->io_result, SMTPMAIL_STAGE_TLS, "%s during the TLS handshake",
                             ch->io_result == SMTPMAIL_ERR_TIMEOUT ? "timed out" : "connection lost");
             return (smtpmail_result)ch->io_result;
         }
         if (ch->pin_state < 0) {
-            smtpmail__sfail(err, SMTPMAIL_ERR_CERTIFICATE, SMTPMAIL_STAGE_TLS,
+            smtpmail__fail_stage(err, SMTPMAIL_ERR_CERTIFICATE, SMTPMAIL_STAGE_TLS,
                             "the server's public key does not match config.pin_sha256 (server %s)", host);
             if (err) err->verify_flags = flags, err->tls_error = r;
             return SMTPMAIL_ERR_CERTIFICATE;
         }
         if (ch->verify == 1 && flags != 0 && flags != (uint32_t)-1) {
             smtpmail__verify_reason(flags, text, sizeof text);
-            smtpmail__sfail(err, SMTPMAIL_ERR_CERTIFICATE, SMTPMAIL_STAGE_TLS, "%s (server %s)", text, host);
+            smtpmail__fail_stage(err, SMTPMAIL_ERR_CERTIFICATE, SMTPMAIL_STAGE_TLS, "%s (server %s)", text, host);
             if (err) err->verify_flags = flags, err->tls_error = r;
             return SMTPMAIL_ERR_CERTIFICATE;
         }
         smtpmail__tls_strerror(r, text, sizeof text);
-        smtpmail__sfail(err, SMTPMAIL_ERR_TLS, SMTPMAIL_STAGE_TLS, "handshake failed: %s", text);
+        smtpmail__fail_stage(err, SMTPMAIL_ERR_TLS, SMTPMAIL_STAGE_TLS, "handshake failed: %s", text);
         if (err) err->tls_error = r;
         return SMTPMAIL_ERR_TLS;
     }
     if (ch->pins && ch->pin_state != 1) {
-        smtpmail__sfail(err, SMTPMAIL_ERR_CERTIFICATE, SMTPMAIL_STAGE_TLS,
+        smtpmail__fail_stage(err, SMTPMAIL_ERR_CERTIFICATE, SMTPMAIL_STAGE_TLS,
                         "the server's public key does not match config.pin_sha256 (server %s)", host);
         return SMTPMAIL_ERR_CERTIFICATE;
     }
@@ -3300,14 +3299,14 @@ static smtpmail_result smtpmail__io_fail(smtpmail_session *s, smtpmail_error *er
 {
     s->broken = s->lost = 1;
     if (r == SMTPMAIL_ERR_TIMEOUT)
-        return smtpmail__sfail(err, SMTPMAIL_ERR_TIMEOUT, stage, "timed out waiting for %s", s->host);
+        return smtpmail__fail_stage(err, SMTPMAIL_ERR_TIMEOUT, stage, "timed out waiting for %s", s->host);
     if (r == SMTPMAIL_ERR_PROTOCOL)
-        return smtpmail__sfail(err, SMTPMAIL_ERR_PROTOCOL, stage,
+        return smtpmail__fail_stage(err, SMTPMAIL_ERR_PROTOCOL, stage,
                                "reply line longer than %d bytes: not an SMTP server?",
                                SMTPMAIL_RECV_BUFFER - 1);
     if (r == SMTPMAIL_ERR_TLS)
-        return smtpmail__sfail(err, SMTPMAIL_ERR_TLS, stage, "TLS record error from %s", s->host);
-    return smtpmail__sfail(err, r < 0 ? (smtpmail_result)r : SMTPMAIL_ERR_NETWORK, stage,
+        return smtpmail__fail_stage(err, SMTPMAIL_ERR_TLS, stage, "TLS record error from %s", s->host);
+    return smtpmail__fail_stage(err, r < 0 ? (smtpmail_result)r : SMTPMAIL_ERR_NETWORK, stage,
                            "connection to %s lost", s->host);
 }
 
@@ -3322,7 +3321,7 @@ static smtpmail_result smtpmail__reply_fail(smtpmail_error *err, smtpmail_stage 
     else if (rep->code >= 500 && rep->code < 600) r = SMTPMAIL_ERR_PERMANENT;
     if (stage == SMTPMAIL_STAGE_AUTH && r == SMTPMAIL_ERR_PERMANENT)
         r = (rep->code == 504 || rep->code == 502) ? SMTPMAIL_ERR_AUTH_UNSUPPORTED : SMTPMAIL_ERR_AUTH;
-    smtpmail__sfail(err, r, stage, "%s%s%d%s%s %s", who ? who : "", who ? ": " : "", rep->code,
+    smtpmail__fail_stage(err, r, stage, "%s%s%d%s%s %s", who ? who : "", who ? ": " : "", rep->code,
                     rep->enhanced[0] ? " " : "", rep->enhanced, rep->text);
     if (err) {
         err->reply_code = rep->code;
@@ -3482,7 +3481,7 @@ static smtpmail_result smtpmail__read_reply(smtpmail_session *s, smtpmail_error 
             for (i = 0; i < len && i < 60; i++)
                 if ((unsigned char)line[i] < 32 || (unsigned char)line[i] > 126) line[i] = '?';
             if (len > 60) line[60] = '\0';
-            return smtpmail__sfail(err, SMTPMAIL_ERR_PROTOCOL, stage, "not an SMTP reply: \"%s\"", line);
+            return smtpmail__fail_stage(err, SMTPMAIL_ERR_PROTOCOL, stage, "not an SMTP reply: \"%s\"", line);
         }
         code = (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
         text = len > 4 ? line + 4 : line + len;
@@ -3510,7 +3509,7 @@ static smtpmail_result smtpmail__read_reply(smtpmail_session *s, smtpmail_error 
         } else {
             if (code != rep->code) {
                 s->broken = s->lost = 1;
-                return smtpmail__sfail(err, SMTPMAIL_ERR_PROTOCOL, stage,
+                return smtpmail__fail_stage(err, SMTPMAIL_ERR_PROTOCOL, stage,
                                        "reply lines with different codes (%d, %d)", rep->code, code);
             }
             if (ehlo) smtpmail__parse_ehlo_line(s, text);
@@ -3522,7 +3521,7 @@ static smtpmail_result smtpmail__read_reply(smtpmail_session *s, smtpmail_error 
         }
         if (lines >= 100) {
             s->broken = s->lost = 1;
-            return smtpmail__sfail(err, SMTPMAIL_ERR_PROTOCOL, stage, "reply of more than 100 lines");
+            return smtpmail__fail_stage(err, SMTPMAIL_ERR_PROTOCOL, stage, "reply of more than 100 lines");
         }
     }
 }
@@ -3572,7 +3571,7 @@ static smtpmail_result smtpmail__send_secret(smtpmail_session *s, smtpmail_error
     for (i = 0; i < n; i++) raw_len += lens[i];
     b64_len = (raw_len + 2) / 3 * 4;
     raw = (unsigned char *)smtpmail__alloc(s->cfg.hooks, raw_len + plen + b64_len + 3);
-    if (!raw) return smtpmail__sfail(err, SMTPMAIL_ERR_NO_MEMORY, SMTPMAIL_STAGE_AUTH, "out of memory");
+    if (!raw) return smtpmail__fail_stage(err, SMTPMAIL_ERR_NO_MEMORY, SMTPMAIL_STAGE_AUTH, "out of memory");
     line = (char *)raw + raw_len;
     for (raw_len = 0, i = 0; i < n; i++) {
         memcpy(raw + raw_len, parts[i], lens[i]);
@@ -3600,25 +3599,22 @@ static smtpmail_result smtpmail__auth(smtpmail_session *s, smtpmail_error *err)
     smtpmail_result r;
     smtpmail_auth_mech mech = s->cfg.auth;
     if ((!token || !token[0]) && !s->pass[0]) return SMTPMAIL_OK; /* nothing to log in with */
-    if (!s->user[0]) {
-        smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, "config.username",
-                       "config.username is not set (nor a user in config.url)");
-        if (err) err->stage = SMTPMAIL_STAGE_CONFIG;
-        return SMTPMAIL_ERR_INVALID_ARG;
-    }
+    if (!s->user[0])
+        return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, SMTPMAIL_STAGE_CONFIG, "config.username",
+                              "config.username is not set (nor a user in config.url)");
     if (mech == SMTPMAIL_AUTH_AUTO) {
         if (token && token[0]) mech = SMTPMAIL_AUTH_XOAUTH2;
         else if (s->mechs & SMTPMAIL__MECH_PLAIN) mech = SMTPMAIL_AUTH_PLAIN;
         else if (s->mechs & SMTPMAIL__MECH_LOGIN) mech = SMTPMAIL_AUTH_LOGIN;
         if (mech == SMTPMAIL_AUTH_AUTO || (mech == SMTPMAIL_AUTH_XOAUTH2 && !(s->mechs & SMTPMAIL__MECH_XOAUTH2)))
-            return smtpmail__sfail(err, SMTPMAIL_ERR_AUTH_UNSUPPORTED, SMTPMAIL_STAGE_AUTH, "%s",
+            return smtpmail__fail_stage(err, SMTPMAIL_ERR_AUTH_UNSUPPORTED, SMTPMAIL_STAGE_AUTH, "%s",
                                    !(s->caps & SMTPMAIL__CAP_AUTH) ? "the server offers no AUTH"
                                    : (s->mechs & SMTPMAIL__MECH_XOAUTH2) && !(token && token[0])
                                        ? "the server offers only XOAUTH2: set config.oauth2_token"
                                        : "no AUTH mechanism in common (we have PLAIN, LOGIN, XOAUTH2)");
     }
     if (mech == SMTPMAIL_AUTH_XOAUTH2 && !(token && token[0]))
-        return smtpmail__sfail(err, SMTPMAIL_ERR_INVALID_ARG, SMTPMAIL_STAGE_AUTH,
+        return smtpmail__fail_stage(err, SMTPMAIL_ERR_INVALID_ARG, SMTPMAIL_STAGE_AUTH,
                                "XOAUTH2 needs config.oauth2_token");
     if (mech == SMTPMAIL_AUTH_PLAIN) {
         /* RFC 4616: authzid NUL authcid NUL password. */
@@ -3680,7 +3676,7 @@ static smtpmail_result smtpmail__connect_steps(smtpmail_session *s, smtpmail_err
     s->replies = 0;
     limit = s->cfg.connect_timeout_ms ? s->cfg.connect_timeout_ms : 10000;
     if (left < limit) limit = (uint32_t)left;
-    if (limit == 0) return smtpmail__sfail(err, SMTPMAIL_ERR_TIMEOUT, SMTPMAIL_STAGE_CONNECT, "no time left");
+    if (limit == 0) return smtpmail__fail_stage(err, SMTPMAIL_ERR_TIMEOUT, SMTPMAIL_STAGE_CONNECT, "no time left");
     smtpmail__log(s, "*: connecting to %s port %u", s->host, (unsigned)s->port);
 #ifndef SMTPMAIL_NO_SOCKETS
     if (s->ch.default_tcp) c = smtpmail__tcp_open(&s->ch.conn, s->host, s->port, limit, &sys);
@@ -3690,14 +3686,14 @@ static smtpmail_result smtpmail__connect_steps(smtpmail_session *s, smtpmail_err
     if (c != 0) {
         if (c == SMTPMAIL_ERR_RESOLVE) {
 #if !defined(SMTPMAIL_NO_SOCKETS) && !defined(_WIN32)
-            r = smtpmail__sfail(err, SMTPMAIL_ERR_RESOLVE, SMTPMAIL_STAGE_RESOLVE, "cannot resolve \"%.100s\"%s%s",
+            r = smtpmail__fail_stage(err, SMTPMAIL_ERR_RESOLVE, SMTPMAIL_STAGE_RESOLVE, "cannot resolve \"%.100s\"%s%s",
                                 s->host, sys ? ": " : "", sys ? gai_strerror(sys) : "");
 #else
-            r = smtpmail__sfail(err, SMTPMAIL_ERR_RESOLVE, SMTPMAIL_STAGE_RESOLVE, "cannot resolve \"%.100s\"",
+            r = smtpmail__fail_stage(err, SMTPMAIL_ERR_RESOLVE, SMTPMAIL_STAGE_RESOLVE, "cannot resolve \"%.100s\"",
                                 s->host);
 #endif
         } else if (c == SMTPMAIL_ERR_TIMEOUT) {
-            r = smtpmail__sfail(err, SMTPMAIL_ERR_TIMEOUT, SMTPMAIL_STAGE_CONNECT,
+            r = smtpmail__fail_stage(err, SMTPMAIL_ERR_TIMEOUT, SMTPMAIL_STAGE_CONNECT,
                                 "no answer from %.100s port %u within %lu ms", s->host, (unsigned)s->port,
                                 (unsigned long)limit);
         } else {
@@ -3707,7 +3703,7 @@ static smtpmail_result smtpmail__connect_steps(smtpmail_session *s, smtpmail_err
 #else
             const char *why = sys ? strerror(sys) : "";
 #endif
-            r = smtpmail__sfail(err, c < 0 ? (smtpmail_result)c : SMTPMAIL_ERR_CONNECT, SMTPMAIL_STAGE_CONNECT,
+            r = smtpmail__fail_stage(err, c < 0 ? (smtpmail_result)c : SMTPMAIL_ERR_CONNECT, SMTPMAIL_STAGE_CONNECT,
                                 "cannot connect to %.100s port %u%s%s", s->host, (unsigned)s->port,
                                 sys ? ": " : "", sys ? why : "");
         }
@@ -3729,7 +3725,7 @@ static smtpmail_result smtpmail__connect_steps(smtpmail_session *s, smtpmail_err
     if (s->mode == SMTPMAIL_TLS_STARTTLS) {
         /* RFC 3207: never a silent downgrade. */
         if (!(s->caps & SMTPMAIL__CAP_STARTTLS))
-            return smtpmail__sfail(err, SMTPMAIL_ERR_STARTTLS, SMTPMAIL_STAGE_STARTTLS,
+            return smtpmail__fail_stage(err, SMTPMAIL_ERR_STARTTLS, SMTPMAIL_STAGE_STARTTLS,
                                    "%s does not offer STARTTLS; refusing to go on without TLS", s->host);
         smtpmail__cmd(s, "STARTTLS");
         r = smtpmail__exchange(s, err, SMTPMAIL_STAGE_STARTTLS, &rep, 220, 220);
@@ -3880,7 +3876,7 @@ static smtpmail_result smtpmail__body(smtpmail_session *s, const smtpmail_messag
             else smtpmail__out_put(o, chunk, k), left -= k;
         }
         if (left == (size_t)-1)
-            return smtpmail__fail(err, SMTPMAIL_ERR_SPOOL, "outbox.spool_dir", "a spooled message could not be read back");
+            return smtpmail__fail(err, SMTPMAIL_ERR_SPOOL, SMTPMAIL_STAGE_NONE, "outbox.spool_dir", "a spooled message could not be read back");
         return (smtpmail_result)o->result;
     }
 #endif
@@ -3935,7 +3931,7 @@ static smtpmail_result smtpmail__transaction(smtpmail_session *s, const smtpmail
         else if (r != SMTPMAIL_ERR_BUFFER_TOO_SMALL) return r;
     }
     if (small && s->size_max && msg_len > s->size_max)
-        return smtpmail__sfail(err, SMTPMAIL_ERR_PERMANENT, SMTPMAIL_STAGE_MAIL,
+        return smtpmail__fail_stage(err, SMTPMAIL_ERR_PERMANENT, SMTPMAIL_STAGE_MAIL,
                                "the message is %lu bytes, over the server's limit of %lu (SIZE)",
                                (unsigned long)msg_len, s->size_max);
     pipe = (s->caps & SMTPMAIL__CAP_PIPELINING) != 0;
@@ -4173,7 +4169,7 @@ static smtpmail_result smtpmail__parse_url(smtpmail_session *s, const char *url,
     if (!p) {
         if (smtpmail__preset(s, url)) return SMTPMAIL_OK;
         /* Not echoed: a URL may hold a password. */
-        return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, "config.url",
+        return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, SMTPMAIL_STAGE_CONFIG, "config.url",
                               "config.url is neither smtps://, smtp://, smtp+plain:// nor a "
                               "preset (qq.com, 163.com, gmail.com, office365, ...)");
     }
@@ -4182,7 +4178,7 @@ static smtpmail_result smtpmail__parse_url(smtpmail_session *s, const char *url,
     else if (slen == 4 && smtpmail__istarts(url, "smtp")) s->mode = SMTPMAIL_TLS_STARTTLS;
     else if (slen == 10 && smtpmail__istarts(url, "smtp+plain")) s->mode = SMTPMAIL_TLS_INSECURE_NONE;
     else
-        return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, "config.url",
+        return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, SMTPMAIL_STAGE_CONFIG, "config.url",
                               "config.url: unknown scheme (use smtps://, smtp:// or smtp+plain://)");
     auth = p + 3;
     end = auth + strcspn(auth, "/?#");
@@ -4193,13 +4189,13 @@ static smtpmail_result smtpmail__parse_url(smtpmail_session *s, const char *url,
         if (q < at) colon = q;
         if (smtpmail__pct_decode(s->user, sizeof s->user, auth, (size_t)((colon ? colon : at) - auth)) != 0 ||
             (colon && smtpmail__pct_decode(s->pass, sizeof s->pass, colon + 1, (size_t)(at - colon - 1)) != 0))
-            return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, "config.url",
+            return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, SMTPMAIL_STAGE_CONFIG, "config.url",
                                   "config.url: bad user or password (percent-encode ':', '@' and '%%')");
         auth = at + 1;
     }
     if (*auth == '[') {
         q = (const char *)memchr(auth, ']', (size_t)(end - auth));
-        if (!q) return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, "config.url", "config.url: unclosed '['");
+        if (!q) return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, SMTPMAIL_STAGE_CONFIG, "config.url", "config.url: unclosed '['");
         if ((size_t)(q - auth - 1) >= sizeof s->host) goto too_long;
         memcpy(s->host, auth + 1, (size_t)(q - auth - 1));
         s->host[q - auth - 1] = '\0';
@@ -4211,20 +4207,20 @@ static smtpmail_result smtpmail__parse_url(smtpmail_session *s, const char *url,
         s->host[q - auth] = '\0';
     }
     if (!smtpmail__host_ok(s->host))
-        return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, "config.url", "config.url: bad host");
+        return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, SMTPMAIL_STAGE_CONFIG, "config.url", "config.url: bad host");
     if (q < end && *q == ':') {
         unsigned long port = 0;
         const char *d = q + 1;
         for (; d < end && *d >= '0' && *d <= '9' && port <= 65535; d++) port = port * 10 + (unsigned long)(*d - '0');
         if (d != end || d == q + 1 || port == 0 || port > 65535)
-            return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, "config.url", "config.url: bad port");
+            return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, SMTPMAIL_STAGE_CONFIG, "config.url", "config.url: bad port");
         s->port = (uint16_t)port;
     } else if (q != end) {
-        return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, "config.url", "config.url: bad host");
+        return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, SMTPMAIL_STAGE_CONFIG, "config.url", "config.url: bad host");
     }
     return SMTPMAIL_OK;
 too_long:
-    return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, "config.url", "config.url: host name too long");
+    return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, SMTPMAIL_STAGE_CONFIG, "config.url", "config.url: host name too long");
 }
 
 /* A config string that goes on the wire: no CR, LF; fits its buffer. The
@@ -4233,9 +4229,9 @@ static smtpmail_result smtpmail__config_str(smtpmail_error *err, const char *fie
 {
     if (!v) return SMTPMAIL_OK;
     if (strpbrk(v, "\r\n"))
-        return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, field, "%s contains CR or LF", field);
+        return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, SMTPMAIL_STAGE_CONFIG, field, "%s contains CR or LF", field);
     if (strlen(v) >= cap)
-        return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, field, "%s is longer than %lu bytes", field,
+        return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, SMTPMAIL_STAGE_CONFIG, field, "%s is longer than %lu bytes", field,
                               (unsigned long)cap - 1);
     return SMTPMAIL_OK;
 }
@@ -4250,9 +4246,9 @@ static smtpmail_result smtpmail__configure(smtpmail_session *s, const smtpmail_c
     s->cfg = *cfg;
     s->mode = cfg->tls;
     if ((unsigned)cfg->tls > (unsigned)SMTPMAIL_TLS_INSECURE_NONE)
-        return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, "config.tls", "config.tls is not a smtpmail_tls_mode");
+        return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, SMTPMAIL_STAGE_CONFIG, "config.tls", "config.tls is not a smtpmail_tls_mode");
     if ((unsigned)cfg->auth > (unsigned)SMTPMAIL_AUTH_XOAUTH2)
-        return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, "config.auth", "config.auth is not a smtpmail_auth_mech");
+        return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, SMTPMAIL_STAGE_CONFIG, "config.auth", "config.auth is not a smtpmail_auth_mech");
     if ((r = smtpmail__check_hooks(cfg->hooks, err)) != 0) return r;
     if ((r = smtpmail__config_str(err, "config.host", cfg->host, sizeof s->host)) != 0 ||
         (r = smtpmail__config_str(err, "config.username", cfg->username, sizeof s->user)) != 0 ||
@@ -4266,7 +4262,7 @@ static smtpmail_result smtpmail__configure(smtpmail_session *s, const smtpmail_c
     if (cfg->url && cfg->url[0] && (r = smtpmail__parse_url(s, cfg->url, err)) != 0) return r;
     if (cfg->host && cfg->host[0]) {
         if (!smtpmail__host_ok(cfg->host))
-            return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, "config.host",
+            return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, SMTPMAIL_STAGE_CONFIG, "config.host",
                                   "config.host must be printable ASCII without spaces");
         smtpmail__copy(s->host, sizeof s->host, cfg->host);
     }
@@ -4277,7 +4273,7 @@ static smtpmail_result smtpmail__configure(smtpmail_session *s, const smtpmail_c
     if (!s->host[0]) {
         who = strrchr(s->user, '@');
         if (!who || !smtpmail__preset(s, who + 1))
-            return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, "config.host",
+            return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, SMTPMAIL_STAGE_CONFIG, "config.host",
                                   "config.host is not set and \"%.60s\" has no preset: set config.url or "
                                   "config.host", who ? who + 1 : s->user[0] ? s->user : "(no sender)");
         if (cfg->port) s->port = cfg->port;
@@ -4286,7 +4282,7 @@ static smtpmail_result smtpmail__configure(smtpmail_session *s, const smtpmail_c
     if (s->mode == SMTPMAIL_TLS_STARTTLS && s->port == 465) s->mode = SMTPMAIL_TLS_IMPLICIT; /* RFC 8314 */
 #ifdef SMTPMAIL_NO_TLS
     if (s->mode != SMTPMAIL_TLS_INSECURE_NONE)
-        return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, "config.tls",
+        return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, SMTPMAIL_STAGE_CONFIG, "config.tls",
                               "this build has no TLS (SMTPMAIL_NO_TLS): only SMTPMAIL_TLS_INSECURE_NONE");
 #endif
     if (cfg->helo_name && cfg->helo_name[0]) smtpmail__copy(s->helo, sizeof s->helo, cfg->helo_name);
@@ -4299,12 +4295,12 @@ static smtpmail_result smtpmail__configure(smtpmail_session *s, const smtpmail_c
     }
     if (cfg->transport) {
         if (!cfg->transport->connect || !cfg->transport->send || !cfg->transport->recv || !cfg->transport->close)
-            return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, "config.transport",
+            return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, SMTPMAIL_STAGE_CONFIG, "config.transport",
                                   "config.transport needs connect, send, recv and close");
         s->ch.tr = *cfg->transport;
     } else {
 #ifdef SMTPMAIL_NO_SOCKETS
-        return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, "config.transport",
+        return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, SMTPMAIL_STAGE_CONFIG, "config.transport",
                               "config.transport is required in a SMTPMAIL_NO_SOCKETS build");
 #else
         s->ch.tr = smtpmail__tcp;
@@ -4354,7 +4350,7 @@ static smtpmail_result smtpmail__open(const smtpmail_config *cfg, const char *de
     *out = NULL;
     if ((r = smtpmail__check_hooks(cfg->hooks, err)) != 0) return r;
     s = (smtpmail_session *)smtpmail__alloc(cfg->hooks, sizeof *s);
-    if (!s) return smtpmail__fail(err, SMTPMAIL_ERR_NO_MEMORY, "", "out of memory (%lu bytes)",
+    if (!s) return smtpmail__fail(err, SMTPMAIL_ERR_NO_MEMORY, SMTPMAIL_STAGE_NONE, "", "out of memory (%lu bytes)",
                                   (unsigned long)sizeof *s);
     memset(s, 0, sizeof *s);
     s->cfg.hooks = cfg->hooks;
@@ -4363,8 +4359,6 @@ static smtpmail_result smtpmail__open(const smtpmail_config *cfg, const char *de
     if ((r = smtpmail__configure(s, cfg, default_user, err)) == 0) {
         smtpmail__deadline(s);
         r = smtpmail__connect(s, err);
-    } else if (err && err->stage == SMTPMAIL_STAGE_MESSAGE) {
-        err->stage = SMTPMAIL_STAGE_CONFIG; /* smtpmail__fail's default */
     }
     if (r != SMTPMAIL_OK) {
         smtpmail__session_free(s, 1);
@@ -4471,7 +4465,7 @@ SMTPMAIL_API smtpmail_result smtpmail_message_write(const smtpmail_message *msg,
 {
     smtpmail__out o;
     smtpmail_result r;
-    if (!write) return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, "write", "write is NULL");
+    if (!write) return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, SMTPMAIL_STAGE_NONE, "write", "write is NULL");
     if ((r = smtpmail__check_hooks(hooks, err)) != 0) return r;
     memset(&o, 0, sizeof o);
     o.write = write;
@@ -4481,7 +4475,7 @@ SMTPMAIL_API smtpmail_result smtpmail_message_write(const smtpmail_message *msg,
     if ((r = smtpmail__check(msg, err)) != 0) return r;
     o.buf = (unsigned char *)smtpmail__alloc(hooks, o.cap);
     if (!o.buf)
-        return smtpmail__fail(err, SMTPMAIL_ERR_NO_MEMORY, "", "out of memory (%d bytes)",
+        return smtpmail__fail(err, SMTPMAIL_ERR_NO_MEMORY, SMTPMAIL_STAGE_NONE, "", "out of memory (%d bytes)",
                               SMTPMAIL_OUTPUT_BUFFER);
     r = smtpmail__render(msg, hooks, &o, err);
     if (r == SMTPMAIL_OK) r = (smtpmail_result)smtpmail__out_flush(&o);
@@ -4506,7 +4500,7 @@ static smtpmail_result smtpmail__out_direct_end(smtpmail__out *o, smtpmail_resul
     if (out_len) *out_len = o->total;
     if (r != SMTPMAIL_OK) return r;
     if (o->total > o->cap)
-        return smtpmail__fail(err, SMTPMAIL_ERR_BUFFER_TOO_SMALL, "",
+        return smtpmail__fail(err, SMTPMAIL_ERR_BUFFER_TOO_SMALL, SMTPMAIL_STAGE_OUTPUT, "",
                               "buffer too small: %lu bytes needed, plus 1 for the NUL",
                               (unsigned long)o->total);
     o->buf[o->total] = '\0';
@@ -4521,7 +4515,7 @@ SMTPMAIL_API smtpmail_result smtpmail_message_render(const smtpmail_message *msg
     smtpmail__out o;
     smtpmail_result r;
     if (!buf && cap > 0)
-        return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, "buf", "buf is NULL but cap is not 0");
+        return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, SMTPMAIL_STAGE_NONE, "buf", "buf is NULL but cap is not 0");
     if ((r = smtpmail__check_hooks(hooks, err)) != 0) return r;
     if ((r = smtpmail__check(msg, err)) != 0) return r;
     smtpmail__out_direct(&o, buf, cap, err);
@@ -4541,13 +4535,13 @@ SMTPMAIL_API smtpmail_result smtpmail_message_save(const smtpmail_message *msg,
     FILE *fp;
     smtpmail_result r;
     int to_stdout;
-    if (!path) return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, "path", "path is NULL");
+    if (!path) return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, SMTPMAIL_STAGE_NONE, "path", "path is NULL");
     if ((r = smtpmail__check(msg, err)) != 0) return r;
     to_stdout = strcmp(path, "-") == 0;
     fp = to_stdout ? stdout : smtpmail__fopen(path, "wb");
     if (!fp) {
         int e = errno;
-        r = smtpmail__fail(err, SMTPMAIL_ERR_WRITE, "path", "cannot create \"%.120s\": %s", path,
+        r = smtpmail__fail(err, SMTPMAIL_ERR_WRITE, SMTPMAIL_STAGE_OUTPUT, "path", "cannot create \"%.120s\": %s", path,
                            strerror(e));
         if (err) err->sys_error = e;
         return r;
@@ -4555,10 +4549,10 @@ SMTPMAIL_API smtpmail_result smtpmail_message_save(const smtpmail_message *msg,
     r = smtpmail_message_write(msg, hooks, smtpmail__write_file, fp, err);
     if (to_stdout) {
         if (fflush(fp) != 0 && r == SMTPMAIL_OK)
-            r = smtpmail__fail(err, SMTPMAIL_ERR_WRITE, "path", "writing to stdout failed");
+            r = smtpmail__fail(err, SMTPMAIL_ERR_WRITE, SMTPMAIL_STAGE_OUTPUT, "path", "writing to stdout failed");
     } else {
         if (fclose(fp) != 0 && r == SMTPMAIL_OK)
-            r = smtpmail__fail(err, SMTPMAIL_ERR_WRITE, "path", "writing \"%.120s\" failed", path);
+            r = smtpmail__fail(err, SMTPMAIL_ERR_WRITE, SMTPMAIL_STAGE_OUTPUT, "path", "writing \"%.120s\" failed", path);
         if (r != SMTPMAIL_OK) remove(path);
     }
     return r;
@@ -4637,7 +4631,7 @@ SMTPMAIL_API smtpmail_result smtpmail_header_encode(const char *name, const char
     smtpmail__hdr h;
     smtpmail_result r;
     if (!name || !value || (!dst && cap > 0))
-        return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, "", "name, value or dst is NULL");
+        return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, SMTPMAIL_STAGE_NONE, "", "name, value or dst is NULL");
     one.name = name;
     one.value = value;
     if ((r = smtpmail__check_header(err, &one, "header", 1)) != 0) return r;
@@ -4653,16 +4647,16 @@ SMTPMAIL_API smtpmail_result smtpmail_header_encode(const char *name, const char
 SMTPMAIL_API smtpmail_result smtpmail_session_open(const smtpmail_config *cfg, smtpmail_session **out,
                                                    smtpmail_error *err)
 {
-    if (!out) return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, "out", "out is NULL");
+    if (!out) return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, SMTPMAIL_STAGE_NONE, "out", "out is NULL");
     *out = NULL;
-    if (!cfg) return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, "config", "config is NULL");
+    if (!cfg) return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, SMTPMAIL_STAGE_NONE, "config", "config is NULL");
     return smtpmail__open(cfg, NULL, out, err);
 }
 
 SMTPMAIL_API smtpmail_result smtpmail_session_send(smtpmail_session *s, const smtpmail_message *msg,
                                                    smtpmail_error *err)
 {
-    if (!s) return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, "session", "session is NULL");
+    if (!s) return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, SMTPMAIL_STAGE_NONE, "session", "session is NULL");
     smtpmail__deadline(s);
     s->fresh = 0;
     return smtpmail__send(s, msg, 0, err);
@@ -4679,7 +4673,7 @@ SMTPMAIL_API smtpmail_result smtpmail_send(const smtpmail_config *cfg, const smt
 {
     smtpmail_session *s = NULL;
     smtpmail_result r;
-    if (!cfg) return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, "config", "config is NULL");
+    if (!cfg) return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, SMTPMAIL_STAGE_NONE, "config", "config is NULL");
     /* The message first: a bad one costs no connection. */
     if ((r = smtpmail__check(msg, err)) != 0) return r;
     if ((r = smtpmail__open(cfg, msg->from.addr, &s, err)) != 0) return r;
@@ -4960,10 +4954,10 @@ static smtpmail_result smtpmail__spool_write(smtpmail_outbox *b, smtpmail__item 
     it->path = smtpmail__spool_path(b, it->id, "msg");
     if (!tmp || !it->path) {
         smtpmail__free(&b->hooks, tmp);
-        return smtpmail__fail(err, SMTPMAIL_ERR_NO_MEMORY, "", "out of memory");
+        return smtpmail__fail(err, SMTPMAIL_ERR_NO_MEMORY, SMTPMAIL_STAGE_NONE, "", "out of memory");
     }
     if (!(f = smtpmail__fopen(tmp, "wb"))) {
-        r = smtpmail__fail(err, SMTPMAIL_ERR_SPOOL, "outbox.spool_dir", "cannot create %s: %s", tmp,
+        r = smtpmail__fail(err, SMTPMAIL_ERR_SPOOL, SMTPMAIL_STAGE_NONE, "outbox.spool_dir", "cannot create %s: %s", tmp,
                            strerror(errno));
         smtpmail__free(&b->hooks, tmp);
         return r;
@@ -4979,7 +4973,7 @@ static smtpmail_result smtpmail__spool_write(smtpmail_outbox *b, smtpmail__item 
     if (!bad && smtpmail__spool_rename(tmp, it->path) != 0) bad = 1;
     if (bad) {
         if (r == SMTPMAIL_OK || r == SMTPMAIL_ERR_WRITE)
-            r = smtpmail__fail(err, SMTPMAIL_ERR_SPOOL, "outbox.spool_dir", "cannot write %s: %s", tmp,
+            r = smtpmail__fail(err, SMTPMAIL_ERR_SPOOL, SMTPMAIL_STAGE_NONE, "outbox.spool_dir", "cannot write %s: %s", tmp,
                                strerror(errno));
         (void)remove(tmp);
     } else {
@@ -5040,12 +5034,12 @@ static smtpmail_result smtpmail__spool_scan(smtpmail_outbox *b, smtpmail_error *
     WIN32_FIND_DATAA fd;
     HANDLE h;
     char *pattern = smtpmail__spool_path(b, 0, "*");
-    if (!pattern) return smtpmail__fail(err, SMTPMAIL_ERR_NO_MEMORY, "", "out of memory");
+    if (!pattern) return smtpmail__fail(err, SMTPMAIL_ERR_NO_MEMORY, SMTPMAIL_STAGE_NONE, "", "out of memory");
     memcpy(pattern + strlen(b->spool) + 1, "*", 2);
     h = FindFirstFileA(pattern, &fd);
     smtpmail__free(&b->hooks, pattern);
     if (h == INVALID_HANDLE_VALUE)
-        return smtpmail__fail(err, SMTPMAIL_ERR_SPOOL, "outbox.spool_dir", "cannot read the directory %s",
+        return smtpmail__fail(err, SMTPMAIL_ERR_SPOOL, SMTPMAIL_STAGE_NONE, "outbox.spool_dir", "cannot read the directory %s",
                               b->spool);
     do {
         name = fd.cFileName;
@@ -5053,7 +5047,7 @@ static smtpmail_result smtpmail__spool_scan(smtpmail_outbox *b, smtpmail_error *
     struct dirent *de;
     DIR *d = opendir(b->spool);
     if (!d)
-        return smtpmail__fail(err, SMTPMAIL_ERR_SPOOL, "outbox.spool_dir", "cannot read the directory %s: %s",
+        return smtpmail__fail(err, SMTPMAIL_ERR_SPOOL, SMTPMAIL_STAGE_NONE, "outbox.spool_dir", "cannot read the directory %s: %s",
                               b->spool, strerror(errno));
     while ((de = readdir(d)) != NULL) {
         name = de->d_name;
@@ -5112,7 +5106,7 @@ static smtpmail_result smtpmail__spool_scan(smtpmail_outbox *b, smtpmail_error *
         smtpmail__free(&b->hooks, names[i]);
     }
     smtpmail__free(&b->hooks, names);
-    if (r == SMTPMAIL_ERR_NO_MEMORY) return smtpmail__fail(err, r, "", "out of memory");
+    if (r == SMTPMAIL_ERR_NO_MEMORY) return smtpmail__fail(err, r, SMTPMAIL_STAGE_NONE, "", "out of memory");
     return r;
 }
 
@@ -5191,7 +5185,7 @@ static smtpmail_result smtpmail__send_digest(smtpmail_outbox *b, smtpmail__item 
             (group[i]->text && smtpmail__grow_put(group[i]->text, group[i]->text_len, &text)) ||
             smtpmail__grow_put("\r\n\r\n", 4, &text)) {
             smtpmail__free(&b->hooks, text.p);
-            return smtpmail__fail(err, SMTPMAIL_ERR_NO_MEMORY, "", "out of memory");
+            return smtpmail__fail(err, SMTPMAIL_ERR_NO_MEMORY, SMTPMAIL_STAGE_NONE, "", "out of memory");
         }
     }
     /* "12 alerts: first subject", cut on a UTF-8 boundary. */
@@ -5225,7 +5219,7 @@ static smtpmail_result smtpmail__send_item(smtpmail_outbox *b, smtpmail__item *i
     raw.len = it->raw_len;
     if (it->path) {
         if (!(raw.file = smtpmail__fopen(it->path, "rb")))
-            return smtpmail__fail(err, SMTPMAIL_ERR_SPOOL, "outbox.spool_dir", "cannot open %s: %s", it->path,
+            return smtpmail__fail(err, SMTPMAIL_ERR_SPOOL, SMTPMAIL_STAGE_NONE, "outbox.spool_dir", "cannot open %s: %s", it->path,
                                   strerror(errno));
         raw.off = (long)it->raw_off;
     } else {
@@ -5450,12 +5444,12 @@ SMTPMAIL_API smtpmail_result smtpmail_outbox_open(const smtpmail_config *cfg, co
 #if !defined(_WIN32)
     pthread_condattr_t ca;
 #endif
-    if (!out) return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, "out", "out is NULL");
+    if (!out) return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, SMTPMAIL_STAGE_NONE, "out", "out is NULL");
     *out = NULL;
-    if (!cfg) return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, "config", "config is NULL");
+    if (!cfg) return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, SMTPMAIL_STAGE_NONE, "config", "config is NULL");
     if ((r = smtpmail__check_hooks(cfg->hooks, err)) != 0) return r;
     if (!(b = (smtpmail_outbox *)smtpmail__alloc(cfg->hooks, sizeof *b)))
-        return smtpmail__fail(err, SMTPMAIL_ERR_NO_MEMORY, "", "out of memory");
+        return smtpmail__fail(err, SMTPMAIL_ERR_NO_MEMORY, SMTPMAIL_STAGE_NONE, "", "out of memory");
     memset(b, 0, sizeof *b);
     if (opt) b->opt = *opt;
     if (!b->opt.queue_max) b->opt.queue_max = 256;
@@ -5471,7 +5465,7 @@ SMTPMAIL_API smtpmail_result smtpmail_outbox_open(const smtpmail_config *cfg, co
         (opt && opt->spool_dir && opt->spool_dir[0] && !(b->spool = smtpmail__strdup(&b->hooks, opt->spool_dir))) ||
         (b->opt.per_minute &&
          !(b->sent_at = (uint64_t *)smtpmail__alloc(&b->hooks, b->opt.per_minute * sizeof *b->sent_at)))) {
-        r = smtpmail__fail(err, SMTPMAIL_ERR_NO_MEMORY, "", "out of memory");
+        r = smtpmail__fail(err, SMTPMAIL_ERR_NO_MEMORY, SMTPMAIL_STAGE_NONE, "", "out of memory");
         goto fail;
     }
     if (b->spool && (r = smtpmail__spool_scan(b, err)) != SMTPMAIL_OK) goto fail;
@@ -5492,7 +5486,7 @@ SMTPMAIL_API smtpmail_result smtpmail_outbox_open(const smtpmail_config *cfg, co
 #endif
     if (!b->opt.no_thread && !b->thread_on) {
         smtpmail_outbox_close(b, 0);
-        return smtpmail__fail(err, SMTPMAIL_ERR_NO_MEMORY, "", "cannot start the outbox's thread");
+        return smtpmail__fail(err, SMTPMAIL_ERR_NO_MEMORY, SMTPMAIL_STAGE_NONE, "", "cannot start the outbox's thread");
     }
     *out = b;
     return SMTPMAIL_OK;
@@ -5517,13 +5511,13 @@ SMTPMAIL_API smtpmail_result smtpmail_outbox_enqueue(smtpmail_outbox *b, const s
     smtpmail__grow g;
     smtpmail_result r;
     if (id) *id = 0;
-    if (!b) return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, "outbox", "outbox is NULL");
+    if (!b) return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, SMTPMAIL_STAGE_NONE, "outbox", "outbox is NULL");
     if ((r = smtpmail__check(msg, err)) != SMTPMAIL_OK) return r;
     smtpmail__lock(b);
     if (b->count >= b->opt.queue_max || b->closing) {
         smtpmail__unlock(b);
-        return b->closing ? smtpmail__fail(err, SMTPMAIL_ERR_QUEUE_CLOSED, "outbox", "the outbox is closing")
-                          : smtpmail__fail(err, SMTPMAIL_ERR_QUEUE_FULL, "outbox",
+        return b->closing ? smtpmail__fail(err, SMTPMAIL_ERR_QUEUE_CLOSED, SMTPMAIL_STAGE_NONE, "outbox", "the outbox is closing")
+                          : smtpmail__fail(err, SMTPMAIL_ERR_QUEUE_FULL, SMTPMAIL_STAGE_NONE, "outbox",
                                            "the outbox holds %lu messages (queue_max)",
                                            (unsigned long)b->opt.queue_max);
     }
@@ -5536,7 +5530,7 @@ SMTPMAIL_API smtpmail_result smtpmail_outbox_enqueue(smtpmail_outbox *b, const s
     g.max = (size_t)-1;
     it = (smtpmail__item *)smtpmail__alloc(&b->hooks, sizeof *it);
     if (!it || smtpmail__record_head(&g, msg) != 0) {
-        r = smtpmail__fail(err, SMTPMAIL_ERR_NO_MEMORY, "", "out of memory");
+        r = smtpmail__fail(err, SMTPMAIL_ERR_NO_MEMORY, SMTPMAIL_STAGE_NONE, "", "out of memory");
         goto fail;
     }
     memset(it, 0, sizeof *it);
@@ -5552,18 +5546,18 @@ SMTPMAIL_API smtpmail_result smtpmail_outbox_enqueue(smtpmail_outbox *b, const s
         r = smtpmail_message_write(msg, &b->hooks, smtpmail__grow_put, &g, err);
         if (r != SMTPMAIL_OK) {
             if (g.full)
-                r = smtpmail__fail(err, SMTPMAIL_ERR_TOO_LONG, "outbox.max_message_bytes",
+                r = smtpmail__fail(err, SMTPMAIL_ERR_TOO_LONG, SMTPMAIL_STAGE_NONE, "outbox.max_message_bytes",
                                    "the message is over max_message_bytes (%lu): use a spool_dir",
                                    (unsigned long)b->opt.max_message_bytes);
             else if (r == SMTPMAIL_ERR_WRITE)
-                r = smtpmail__fail(err, SMTPMAIL_ERR_NO_MEMORY, "", "out of memory");
+                r = smtpmail__fail(err, SMTPMAIL_ERR_NO_MEMORY, SMTPMAIL_STAGE_NONE, "", "out of memory");
             goto fail;
         }
         it->rec = g.p, it->rec_len = g.len, g.p = NULL;
         it->raw_len = it->rec_len - it->raw_off;
     }
     if (smtpmail__record_parse(b, it) != 0) {
-        r = smtpmail__fail(err, SMTPMAIL_ERR_INTERNAL, "", "internal error: outbox record (please report)");
+        r = smtpmail__fail(err, SMTPMAIL_ERR_INTERNAL, SMTPMAIL_STAGE_NONE, "", "internal error: outbox record (please report)");
         goto fail;
     }
     smtpmail__lock(b);
@@ -5629,7 +5623,7 @@ SMTPMAIL_API size_t smtpmail_outbox_close(smtpmail_outbox *b, uint32_t flush_ms)
     }
     if (b->session) smtpmail_session_close(b->session);
     memset(&err, 0, sizeof err);
-    smtpmail__fail(&err, SMTPMAIL_ERR_QUEUE_CLOSED, "outbox", "the outbox closed before this message was sent");
+    smtpmail__fail(&err, SMTPMAIL_ERR_QUEUE_CLOSED, SMTPMAIL_STAGE_NONE, "outbox", "the outbox closed before this message was sent");
     while (b->head) {
         smtpmail__item *it = b->head;
         b->head = it->next;
