@@ -566,6 +566,27 @@ SMTPMAIL_API smtpmail_result smtpmail_session_send(smtpmail_session *s,
                                                    const smtpmail_message *msg,
                                                    smtpmail_error *err);
 
+/* The envelope of a message that is already rendered: the address the
+   server is told it comes from (MAIL FROM) and every address it goes to
+   (RCPT TO; Bcc included). Bare addresses, no names or angle brackets. */
+typedef struct smtpmail_envelope {
+    const char *from;               /* "bot@example.com" */
+    const char *const *rcpt;        /* the recipients ... */
+    size_t rcpt_count;              /* ... at least 1 */
+} smtpmail_envelope;
+
+/* Sends data[0..len), an RFC 5322 message rendered already (by
+   smtpmail_message_render, another program, a saved .eml), to the
+   envelope's recipients, as smtpmail_session_send would: dot-stuffed for
+   DATA, or as one BDAT. The bytes go as they are: CRLF line ends, lines of
+   at most 998 octets and a final CRLF are required, and anything else is
+   refused before a byte is sent (SMTPMAIL_ERR_BAD_FIELD, field "data").
+   The envelope is checked like a message's addresses. err may be NULL. */
+SMTPMAIL_API smtpmail_result smtpmail_session_send_raw(smtpmail_session *s,
+                                                       const smtpmail_envelope *env,
+                                                       const void *data, size_t len,
+                                                       smtpmail_error *err);
+
 /* Sends QUIT (without waiting for its 221), closes, wipes the
    credentials and frees the session. NULL is ignored. */
 SMTPMAIL_API void smtpmail_session_close(smtpmail_session *s);
@@ -1103,7 +1124,25 @@ typedef struct smtpmail__out {
     int result;             /* first failure; once set, output stops */
     smtpmail_error *err;
     const unsigned char *rnd; /* 28 random bytes drawn already; NULL: draw */
+    const char *source;     /* set: the bytes are the caller's message, named so
+                               in errors (a bad line is theirs, not a bug here) */
 } smtpmail__out;
+
+/* The output discipline broken at byte `at`: a bug in the builder, or bad
+   bytes in a message the caller rendered. */
+static void smtpmail__out_refuse(smtpmail__out *o, size_t at, const char *what)
+{
+    if (o->source) {
+        o->result = SMTPMAIL_ERR_BAD_FIELD;
+        smtpmail__fail(o->err, SMTPMAIL_ERR_BAD_FIELD, SMTPMAIL_STAGE_MESSAGE, o->source,
+                       "%s: %s at byte %lu (want CRLF line ends, lines of at most 998 octets)",
+                       o->source, what, (unsigned long)at);
+        return;
+    }
+    o->result = SMTPMAIL_ERR_INTERNAL;
+    smtpmail__fail(o->err, SMTPMAIL_ERR_INTERNAL, SMTPMAIL_STAGE_MESSAGE, "",
+                   "internal error: %s in output (please report)", what);
+}
 
 static int smtpmail__out_flush(smtpmail__out *o)
 {
@@ -1136,17 +1175,14 @@ static void smtpmail__out_put(smtpmail__out *o, const void *data, size_t n)
         if (memchr(p + i, '\n', run)) break;
         o->col += run;
         if (o->col > SMTPMAIL__LINE_MAX) {
-            o->result = SMTPMAIL_ERR_INTERNAL;
-            smtpmail__fail(o->err, SMTPMAIL_ERR_INTERNAL, SMTPMAIL_STAGE_MESSAGE, "",
-                           "internal error: output line over 998 octets (please report)");
+            smtpmail__out_refuse(o, o->total + i, "a line over 998 octets");
             return;
         }
         i += run;
         if (cr) o->prev_cr = 1, i++;
     }
     if (i < n) {
-        o->result = SMTPMAIL_ERR_INTERNAL;
-        smtpmail__fail(o->err, SMTPMAIL_ERR_INTERNAL, SMTPMAIL_STAGE_MESSAGE, "", "internal error: bare CR or LF in output (please report)");
+        smtpmail__out_refuse(o, o->total + i, "a bare CR or LF");
         return;
     }
     o->total += n;
@@ -1553,6 +1589,48 @@ static int smtpmail__addr_ok(const char *a)
     return label > 0 && p[-1] != '-';
 }
 
+/* Checks one bare address; field names it in errors ("envelope.rcpt[2]"). */
+static smtpmail_result smtpmail__check_addr(smtpmail_error *err, const char *addr, const char *field)
+{
+    smtpmail_result r;
+    if (!addr || !addr[0])
+        return smtpmail__fail(err, SMTPMAIL_ERR_BAD_ADDRESS, SMTPMAIL_STAGE_MESSAGE, field, "%s is empty", field);
+    if ((r = smtpmail__check_text(err, field, addr, strlen(addr), 1, SMTPMAIL__ADDR_MAX)) != 0) return r;
+    if (!smtpmail__addr_ok(addr)) {
+        int ascii = 1;
+        const char *p;
+        for (p = addr; *p; p++)
+            if ((unsigned char)*p >= 0x80) ascii = 0;
+        return smtpmail__fail(err, SMTPMAIL_ERR_BAD_ADDRESS, SMTPMAIL_STAGE_MESSAGE, field,
+                              "%s \"%.80s\" is not a valid address (%s)", field, addr,
+                              ascii ? "want user@example.com"
+                                    : "non-ASCII addresses (SMTPUTF8) are not supported");
+    }
+    return SMTPMAIL_OK;
+}
+
+/* An envelope given with a rendered message: its addresses as a message's. */
+static smtpmail_result smtpmail__check_envelope(const smtpmail_envelope *env, smtpmail_error *err)
+{
+    char f[48];
+    size_t i;
+    smtpmail_result r;
+    if (!env) return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, SMTPMAIL_STAGE_MESSAGE, "envelope", "envelope is NULL");
+    if ((r = smtpmail__check_addr(err, env->from, "envelope.from")) != 0) return r;
+    if (env->rcpt_count == 0 || !env->rcpt)
+        return smtpmail__fail(err, SMTPMAIL_ERR_NO_RECIPIENT, SMTPMAIL_STAGE_MESSAGE, "envelope.rcpt",
+                              "envelope.rcpt has no recipient");
+    if (env->rcpt_count > SMTPMAIL_MAX_RECIPIENTS)
+        return smtpmail__fail(err, SMTPMAIL_ERR_TOO_LONG, SMTPMAIL_STAGE_MESSAGE, "envelope.rcpt",
+                              "envelope has more than %d recipients (SMTPMAIL_MAX_RECIPIENTS)",
+                              SMTPMAIL_MAX_RECIPIENTS);
+    for (i = 0; i < env->rcpt_count; i++) {
+        snprintf(f, sizeof f, "envelope.rcpt[%lu]", (unsigned long)i);
+        if ((r = smtpmail__check_addr(err, env->rcpt[i], f)) != 0) return r;
+    }
+    return SMTPMAIL_OK;
+}
+
 /* Checks one address; prefix names it in errors ("message.to[2]"). */
 static smtpmail_result smtpmail__check_address(smtpmail_error *err, const smtpmail_address *a,
                                                const char *prefix)
@@ -1560,20 +1638,7 @@ static smtpmail_result smtpmail__check_address(smtpmail_error *err, const smtpma
     char f[64];
     smtpmail_result r;
     snprintf(f, sizeof f, "%s.addr", prefix);
-    if (!a->addr || !a->addr[0])
-        return smtpmail__fail(err, SMTPMAIL_ERR_BAD_ADDRESS, SMTPMAIL_STAGE_MESSAGE, f, "%s is empty", f);
-    if ((r = smtpmail__check_text(err, f, a->addr, strlen(a->addr), 1, SMTPMAIL__ADDR_MAX)) != 0)
-        return r;
-    if (!smtpmail__addr_ok(a->addr)) {
-        int ascii = 1;
-        const char *p;
-        for (p = a->addr; *p; p++)
-            if ((unsigned char)*p >= 0x80) ascii = 0;
-        return smtpmail__fail(err, SMTPMAIL_ERR_BAD_ADDRESS, SMTPMAIL_STAGE_MESSAGE, f,
-                              "%s \"%.80s\" is not a valid address (%s)", f, a->addr,
-                              ascii ? "want user@example.com"
-                                    : "non-ASCII addresses (SMTPUTF8) are not supported");
-    }
+    if ((r = smtpmail__check_addr(err, a->addr, f)) != 0) return r;
     if (a->name && a->name[0]) {
         snprintf(f, sizeof f, "%s.name", prefix);
         if ((r = smtpmail__check_text(err, f, a->name, strlen(a->name), 1,
@@ -3235,21 +3300,23 @@ typedef struct smtpmail__reply {
     char text[256];
 } smtpmail__reply;
 
-/* A message already rendered (the outbox's): its bytes in memory, or len
-   bytes of a file from off. Sent instead of rendering the message struct,
-   whose from and recipients still make the envelope. */
-typedef struct smtpmail__raw {
-    const unsigned char *data;
-    size_t len;
-#ifndef SMTPMAIL_NO_STDIO
-    FILE *file;
-    long off;
-#endif
-} smtpmail__raw;
+/* The state of a session's connection. */
+typedef enum smtpmail__link {
+    SMTPMAIL__LINK_DOWN = 0,    /* none, or not ready yet (connecting, greeting,
+                                   AUTH): connect before a transaction */
+    SMTPMAIL__LINK_READY,       /* secured, logged in, between transactions */
+    SMTPMAIL__LINK_LOST         /* failed, spoke garbage, or is closing (421): not
+                                   another byte on it, not even QUIT */
+} smtpmail__link;
+
+/* Bytes reserved in front of a rendered message, so that the commands of
+   its batch go in the same write (MAIL, a RCPT or two, BDAT), and after
+   it, for "." and QUIT. */
+#define SMTPMAIL__HEADROOM 1024
+#define SMTPMAIL__TAILROOM 16
 
 struct smtpmail_session {
     smtpmail_config cfg;        /* the caller's, strings borrowed */
-    const smtpmail__raw *raw;   /* set: this is the message's body */
     smtpmail__chan ch;
     char host[256];
     uint16_t port;
@@ -3259,19 +3326,21 @@ struct smtpmail_session {
     char helo[256];
     unsigned caps, mechs;
     unsigned long size_max;
-    int broken;                 /* no usable connection: reconnect before use */
-    int lost;                   /* ... because it failed or spoke garbage */
+    smtpmail__link link;
     unsigned long replies;      /* complete replies read on this connection */
-    int data_sent;              /* this transaction's message went out whole */
+    int data_sent;              /* bytes of this transaction's message went out */
     int fresh;                  /* connected during the current call */
     int quit_sent;
     size_t in_pos, in_len;
     size_t cmd_len;
+    int cmd_result;             /* the first failure of a queued write since the
+                                   last smtpmail__cmd_flush, which reports it */
     size_t rnd_pos;             /* random bytes for messages: 8 at a time */
     unsigned char rnd[28 * 8];  /* from the OS, not one open per message */
     unsigned char in[SMTPMAIL_RECV_BUFFER];
     char cmd[SMTPMAIL_CMD_BUFFER];
-    unsigned char msg[SMTPMAIL_SEND_BUFFER]; /* a whole small message, or stream chunks */
+    /* A whole message that fits (at msg + SMTPMAIL__HEADROOM), or stream chunks. */
+    unsigned char msg[SMTPMAIL__HEADROOM + SMTPMAIL_SEND_BUFFER + SMTPMAIL__TAILROOM];
 };
 
 /* One line of transcript to the log hook, control bytes made visible. */
@@ -3297,7 +3366,10 @@ static void smtpmail__log(const smtpmail_session *s, const char *fmt, ...)
 static smtpmail_result smtpmail__io_fail(smtpmail_session *s, smtpmail_error *err, smtpmail_stage stage,
                                          int r)
 {
-    s->broken = s->lost = 1;
+    s->link = SMTPMAIL__LINK_LOST;
+    if (r == SMTPMAIL_ERR_INTERNAL)
+        return smtpmail__fail_stage(err, SMTPMAIL_ERR_INTERNAL, stage,
+                                    "internal error: a command over SMTPMAIL_CMD_BUFFER (please report)");
     if (r == SMTPMAIL_ERR_TIMEOUT)
         return smtpmail__fail_stage(err, SMTPMAIL_ERR_TIMEOUT, stage, "timed out waiting for %s", s->host);
     if (r == SMTPMAIL_ERR_PROTOCOL)
@@ -3331,43 +3403,57 @@ static smtpmail_result smtpmail__reply_fail(smtpmail_error *err, smtpmail_stage 
     return r;
 }
 
-/* Queues one command line (CRLF added). With `secret`, the log shows only
-   the part before it. The buffer is written out when full, and wiped after
-   every write since AUTH lines pass through it. */
+/* Writes the queued commands; 0, or the first failure since the last
+   flush (a queued command's too). The queue is wiped after every write,
+   since AUTH lines pass through it. */
 static int smtpmail__cmd_flush(smtpmail_session *s)
 {
-    int r = s->cmd_len ? smtpmail__chan_write(&s->ch, s->cmd, s->cmd_len) : 0;
+    int r = s->cmd_result;
+    if (r == 0 && s->cmd_len) r = smtpmail__chan_write(&s->ch, s->cmd, s->cmd_len);
     smtpmail__wipe(s->cmd, s->cmd_len);
     s->cmd_len = 0;
-    if (r < 0) s->broken = s->lost = 1;
+    s->cmd_result = 0;
+    if (r < 0) s->link = SMTPMAIL__LINK_LOST;
     return r;
 }
 
+/* Queues one command line (CRLF added), writing the queue out first when
+   the line does not fit. It cannot fail by itself: a failure is kept in
+   cmd_result for the next smtpmail__cmd_flush, which every caller makes
+   before it waits for a reply. */
 #if defined(__GNUC__) || defined(__clang__)
 __attribute__((format(printf, 2, 3)))
 #endif
-static int smtpmail__cmd(smtpmail_session *s, const char *fmt, ...)
+static void smtpmail__cmd(smtpmail_session *s, const char *fmt, ...)
 {
     va_list ap;
-    int n, r;
+    int n = -1;
     size_t room = sizeof s->cmd - s->cmd_len;
+    if (s->cmd_result != 0) return;
     va_start(ap, fmt);
     n = vsnprintf(s->cmd + s->cmd_len, room, fmt, ap);
     va_end(ap);
-    if (n < 0 || (size_t)n + 2 >= room) {
-        if (s->cmd_len == 0) return SMTPMAIL_ERR_INTERNAL; /* one command over the buffer */
-        if ((r = smtpmail__cmd_flush(s)) < 0) return r;
+    if ((n < 0 || (size_t)n + 2 >= room) && s->cmd_len > 0) {
+        int r = smtpmail__chan_write(&s->ch, s->cmd, s->cmd_len);
+        smtpmail__wipe(s->cmd, s->cmd_len);
+        s->cmd_len = 0;
+        if (r < 0) {
+            s->cmd_result = r;
+            return;
+        }
         room = sizeof s->cmd;
         va_start(ap, fmt);
         n = vsnprintf(s->cmd, room, fmt, ap);
         va_end(ap);
-        if (n < 0 || (size_t)n + 2 >= room) return SMTPMAIL_ERR_INTERNAL;
+    }
+    if (n < 0 || (size_t)n + 2 >= room) {
+        s->cmd_result = SMTPMAIL_ERR_INTERNAL; /* one command longer than the buffer */
+        return;
     }
     smtpmail__log(s, "C: %s", s->cmd + s->cmd_len);
     s->cmd_len += (size_t)n;
     s->cmd[s->cmd_len++] = '\r';
     s->cmd[s->cmd_len++] = '\n';
-    return 0;
 }
 
 /* Reads one line of a reply into *line (without CRLF; valid until the next
@@ -3477,7 +3563,7 @@ static smtpmail_result smtpmail__read_reply(smtpmail_session *s, smtpmail_error 
         smtpmail__log(s, "S: %s", line);
         if (len < 3 || line[0] < '2' || line[0] > '5' || line[1] < '0' || line[1] > '9' ||
             line[2] < '0' || line[2] > '9' || (len > 3 && line[3] != ' ' && line[3] != '-')) {
-            s->broken = s->lost = 1;
+            s->link = SMTPMAIL__LINK_LOST;
             for (i = 0; i < len && i < 60; i++)
                 if ((unsigned char)line[i] < 32 || (unsigned char)line[i] > 126) line[i] = '?';
             if (len > 60) line[60] = '\0';
@@ -3508,7 +3594,7 @@ static smtpmail_result smtpmail__read_reply(smtpmail_session *s, smtpmail_error 
             rep->text[i] = '\0';
         } else {
             if (code != rep->code) {
-                s->broken = s->lost = 1;
+                s->link = SMTPMAIL__LINK_LOST;
                 return smtpmail__fail_stage(err, SMTPMAIL_ERR_PROTOCOL, stage,
                                        "reply lines with different codes (%d, %d)", rep->code, code);
             }
@@ -3516,11 +3602,11 @@ static smtpmail_result smtpmail__read_reply(smtpmail_session *s, smtpmail_error 
         }
         if (len == 3 || line[3] == ' ') {
             s->replies++;
-            if (rep->code == 421) s->broken = s->lost = 1; /* the server is closing */
+            if (rep->code == 421) s->link = SMTPMAIL__LINK_LOST; /* the server is closing */
             return SMTPMAIL_OK;
         }
         if (lines >= 100) {
-            s->broken = s->lost = 1;
+            s->link = SMTPMAIL__LINK_LOST;
             return smtpmail__fail_stage(err, SMTPMAIL_ERR_PROTOCOL, stage, "reply of more than 100 lines");
         }
     }
@@ -3546,8 +3632,7 @@ static smtpmail_result smtpmail__ehlo(smtpmail_session *s, smtpmail_error *err)
     s->caps = s->mechs = 0;
     s->size_max = 0;
     smtpmail_error first;
-    if ((r = (smtpmail_result)smtpmail__cmd(s, "EHLO %s", s->helo)) != 0)
-        return smtpmail__io_fail(s, err, SMTPMAIL_STAGE_EHLO, r);
+    smtpmail__cmd(s, "EHLO %s", s->helo);
     r = smtpmail__exchange(s, &first, SMTPMAIL_STAGE_EHLO, &rep, 250, 259);
     if (r == SMTPMAIL_ERR_PERMANENT && (rep.code == 500 || rep.code == 502)) {
         /* RFC 5321 3.2: an old server without EHLO. It offers nothing, so
@@ -3668,11 +3753,11 @@ static smtpmail_result smtpmail__connect_steps(smtpmail_session *s, smtpmail_err
     uint32_t limit;
     int c, sys = 0;
     smtpmail__chan_close(&s->ch);
-    s->broken = 1;
-    s->lost = 0;
+    s->link = SMTPMAIL__LINK_DOWN;
     s->fresh = 1;
     s->quit_sent = 0;
     s->in_pos = s->in_len = s->cmd_len = 0;
+    s->cmd_result = 0;
     s->replies = 0;
     limit = s->cfg.connect_timeout_ms ? s->cfg.connect_timeout_ms : 10000;
     if (left < limit) limit = (uint32_t)left;
@@ -3730,7 +3815,7 @@ static smtpmail_result smtpmail__connect_steps(smtpmail_session *s, smtpmail_err
         smtpmail__cmd(s, "STARTTLS");
         r = smtpmail__exchange(s, err, SMTPMAIL_STAGE_STARTTLS, &rep, 220, 220);
         if (r == SMTPMAIL_ERR_TEMPORARY || r == SMTPMAIL_ERR_PERMANENT ||
-            (r == SMTPMAIL_ERR_PROTOCOL && !s->lost)) { /* a refusal, not garbage */
+            (r == SMTPMAIL_ERR_PROTOCOL && s->link != SMTPMAIL__LINK_LOST)) { /* a refusal, not garbage */
             if (err) err->result = SMTPMAIL_ERR_STARTTLS;
             return SMTPMAIL_ERR_STARTTLS;
         }
@@ -3752,12 +3837,14 @@ static smtpmail_result smtpmail__connect_steps(smtpmail_session *s, smtpmail_err
 }
 
 /* Ends the connection: with `polite`, QUIT first (once, within at most a
-   second). Its 221 changes nothing, so it is not waited for: what has
-   already arrived is read (so the close is not a reset), then the link
-   closes. That saves the round trip a server without PIPELINING costs. */
+   second) unless the link is lost. Its 221 changes nothing, so it is not
+   waited for: what has already arrived is read (so the close is not a
+   reset), then the link closes. That saves the round trip a server without
+   PIPELINING costs. A QUIT that cannot be written is no reason to keep a
+   connection open: its failure is only remembered in quit_sent. */
 static void smtpmail__hang_up(smtpmail_session *s, int polite)
 {
-    if (polite && s->ch.open) {
+    if (polite && s->ch.open && s->link != SMTPMAIL__LINK_LOST) {
         uint64_t saved = s->ch.deadline, bound = smtpmail__ticks(s->cfg.hooks) + 1000u;
         if (bound < s->ch.deadline) s->ch.deadline = bound;
         if (!s->quit_sent) {
@@ -3768,25 +3855,91 @@ static void smtpmail__hang_up(smtpmail_session *s, int polite)
         s->ch.deadline = saved;
     }
     smtpmail__chan_close(&s->ch);
-    s->broken = 1;
+    s->link = SMTPMAIL__LINK_DOWN;
 }
 
 static smtpmail_result smtpmail__connect(smtpmail_session *s, smtpmail_error *err)
 {
     smtpmail_result r = smtpmail__connect_steps(s, err);
     if (r == SMTPMAIL_OK) {
-        s->broken = 0;
+        s->link = SMTPMAIL__LINK_READY;
         return SMTPMAIL_OK;
     }
     /* Never left half-open: a link that is not secured or not logged in
        must not carry mail. When the server said no (a reply, not a lost or
        garbled link, not a failed handshake), it gets its QUIT first
        (RFC 5321 4.1.1.10). */
-    smtpmail__hang_up(s, s->ch.open && !s->lost &&
-                             (r == SMTPMAIL_ERR_TEMPORARY || r == SMTPMAIL_ERR_PERMANENT ||
+    smtpmail__hang_up(s, (r == SMTPMAIL_ERR_TEMPORARY || r == SMTPMAIL_ERR_PERMANENT ||
                               r == SMTPMAIL_ERR_AUTH || r == SMTPMAIL_ERR_AUTH_UNSUPPORTED ||
                               r == SMTPMAIL_ERR_STARTTLS || r == SMTPMAIL_ERR_INVALID_ARG));
     return r;
+}
+
+/* Where a transaction's message comes from: the builder (msg), bytes the
+   caller rendered (data), or len bytes from a reader (a file). `name`
+   names the caller's bytes in errors. */
+typedef struct smtpmail__source {
+    const smtpmail_message *msg;
+    const unsigned char *data;
+    smtpmail_read_fn read;
+    void *read_user_data;
+    size_t len;
+    const char *name;
+} smtpmail__source;
+
+/* The envelope: a message's from and to, cc, bcc; or the caller's. */
+typedef struct smtpmail__env {
+    const smtpmail_message *msg;
+    const smtpmail_envelope *raw;
+    const char *from;
+    size_t n_rcpt;
+} smtpmail__env;
+
+/* Recipient i, in envelope order (to, cc, then bcc), and the field that
+   names it in errors ("message.cc[0].addr", "envelope.rcpt[3]"). */
+static const char *smtpmail__env_rcpt(const smtpmail__env *e, size_t i, char *field, size_t cap)
+{
+    static const char *const names[3] = {"to", "cc", "bcc"};
+    const smtpmail_address *lists[3];
+    size_t counts[3], j;
+    if (e->raw) {
+        snprintf(field, cap, "envelope.rcpt[%lu]", (unsigned long)i);
+        return e->raw->rcpt[i];
+    }
+    lists[0] = e->msg->to, lists[1] = e->msg->cc, lists[2] = e->msg->bcc;
+    counts[0] = e->msg->to_count, counts[1] = e->msg->cc_count, counts[2] = e->msg->bcc_count;
+    for (j = 0; j < 2 && i >= counts[j]; j++) i -= counts[j];
+    snprintf(field, cap, "message.%s[%lu].addr", names[j], (unsigned long)i);
+    return lists[j][i].addr;
+}
+
+/* The message's bytes into o: rendered, or the caller's as they are
+   (checked on the way, so a bad line is refused, never sent). */
+static smtpmail_result smtpmail__source_emit(smtpmail_session *s, const smtpmail__source *src, smtpmail__out *o,
+                                             smtpmail_error *err)
+{
+    unsigned char chunk[1024];
+    size_t left = src->len, got;
+    if (src->msg) {
+        o->rnd = s->rnd + s->rnd_pos; /* the same for a trial and a stream */
+        return smtpmail__render(src->msg, s->cfg.hooks, o, err);
+    }
+    o->source = src->name;
+    if (src->data) smtpmail__out_put(o, src->data, src->len);
+    while (!src->data && left > 0 && o->result == 0) {
+        got = 0;
+        if (src->read(chunk, left < sizeof chunk ? left : sizeof chunk, &got, src->read_user_data) != 0 ||
+            got == 0 || got > left)
+            return smtpmail__fail(err, SMTPMAIL_ERR_FILE, SMTPMAIL_STAGE_MESSAGE, src->name,
+                                  "%s could not be read (%lu of %lu bytes left)", src->name,
+                                  (unsigned long)left, (unsigned long)src->len);
+        smtpmail__out_put(o, chunk, got);
+        left -= got;
+    }
+    if (o->result == 0 && (o->col != 0 || o->prev_cr || o->total == 0))
+        return smtpmail__fail(err, SMTPMAIL_ERR_BAD_FIELD, SMTPMAIL_STAGE_MESSAGE, src->name,
+                              "%s does not end with CRLF", src->name);
+    return (smtpmail_result)o->result;
 }
 
 /* Dot-stuffing (RFC 5321 4.5.2) on the way to the channel: a '.' that
@@ -3815,228 +3968,161 @@ static int smtpmail__dot_write(const void *data, size_t len, void *user_data)
     return r;
 }
 
-/* The recipients in envelope order: to, cc, then bcc. */
-static const smtpmail_address *smtpmail__rcpt(const smtpmail_message *m, size_t i, char *field, size_t cap)
-{
-    static const char *const names[3] = {"to", "cc", "bcc"};
-    const smtpmail_address *lists[3];
-    size_t counts[3], j;
-    lists[0] = m->to, lists[1] = m->cc, lists[2] = m->bcc;
-    counts[0] = m->to_count, counts[1] = m->cc_count, counts[2] = m->bcc_count;
-    for (j = 0; j < 3; j++) {
-        if (i < counts[j]) {
-            snprintf(field, cap, "message.%s[%lu].addr", names[j], (unsigned long)i);
-            return &lists[j][i];
-        }
-        i -= counts[j];
-    }
-    return NULL;
-}
+/* A transaction (RFC 5321 3.3) is planned, then carried out batch by
+   batch. A batch is what goes before the client waits: with PIPELINING
+   (RFC 2920) all of it in one write, then its replies in order; without,
+   each command on its own, its reply read before the next. Bits, in wire
+   order: */
+enum {
+    SMTPMAIL__SEND_MAIL = 1,    /* MAIL FROM (SIZE= when the size is known) */
+    SMTPMAIL__SEND_RCPT = 2,    /* RCPT TO, every recipient */
+    SMTPMAIL__SEND_DATA = 4,    /* DATA, answered 354 */
+    SMTPMAIL__SEND_BDAT = 8,    /* BDAT <size> LAST and the rendered message (RFC 3030) */
+    SMTPMAIL__SEND_BODY = 16,   /* the message dot-stuffed, then "." (RFC 5321 4.1.1.4) */
+    SMTPMAIL__SEND_QUIT = 32    /* QUIT after the message: its 221 is never read */
+};
 
-/* What the RCPT replies said, for the verdict after the last one. */
-typedef struct smtpmail__rcpts {
-    size_t accepted;
-    int have_bad;
-    smtpmail__reply first_bad;
-    char bad_field[64];
-    char bad_addr[SMTPMAIL__ADDR_MAX + 1];
-} smtpmail__rcpts;
+/* The ways a message can go. It may go with the envelope unless one
+   refused recipient must stop it (the default with several recipients):
+   then every RCPT reply is read first. BDAT needs the message rendered
+   whole (it fits SMTPMAIL_SEND_BUFFER) so that its size is known. */
+static const unsigned smtpmail__way_bdat_in_batch[] = {
+    SMTPMAIL__SEND_MAIL | SMTPMAIL__SEND_RCPT | SMTPMAIL__SEND_BDAT};
+static const unsigned smtpmail__way_bdat_after_rcpt[] = {
+    SMTPMAIL__SEND_MAIL | SMTPMAIL__SEND_RCPT, SMTPMAIL__SEND_BDAT};
+static const unsigned smtpmail__way_data_in_batch[] = {
+    SMTPMAIL__SEND_MAIL | SMTPMAIL__SEND_RCPT | SMTPMAIL__SEND_DATA, SMTPMAIL__SEND_BODY};
+static const unsigned smtpmail__way_data_after_rcpt[] = {
+    SMTPMAIL__SEND_MAIL | SMTPMAIL__SEND_RCPT, SMTPMAIL__SEND_DATA, SMTPMAIL__SEND_BODY};
 
-static void smtpmail__rcpt_record(smtpmail_session *s, smtpmail__rcpts *t, const smtpmail_address *a,
-                                  const char *field, const smtpmail__reply *rep)
-{
-    if (s->cfg.on_recipient) s->cfg.on_recipient(a->addr, rep->code, rep->text, s->cfg.user_data);
-    if (rep->code >= 200 && rep->code <= 299) {
-        t->accepted++;
-    } else if (!t->have_bad) {
-        t->have_bad = 1;
-        t->first_bad = *rep;
-        smtpmail__copy(t->bad_field, sizeof t->bad_field, field);
-        smtpmail__copy(t->bad_addr, sizeof t->bad_addr, a->addr);
-    }
-}
+typedef struct smtpmail__plan {
+    unsigned batch[3];
+    size_t n_batches;
+    int pipelined;              /* a batch is one write */
+    int rendered;               /* the message is at s->msg + HEADROOM, msg_len bytes */
+    size_t msg_len;
+} smtpmail__plan;
 
-/* The message's bytes into o: rendered, or the raw body as it is. */
-static smtpmail_result smtpmail__body(smtpmail_session *s, const smtpmail_message *m, smtpmail__out *o,
-                                      smtpmail_error *err)
-{
-    const smtpmail__raw *raw = s->raw;
-    if (!raw) {
-        o->rnd = s->rnd + s->rnd_pos; /* the same for a trial and a stream */
-        return smtpmail__render(m, s->cfg.hooks, o, err);
-    }
-#ifndef SMTPMAIL_NO_STDIO
-    if (raw->file) {
-        unsigned char chunk[1024];
-        size_t left = raw->len, k;
-        if (fseek(raw->file, raw->off, SEEK_SET) != 0) left = (size_t)-1;
-        while (left > 0 && left != (size_t)-1 && o->result == 0) {
-            k = fread(chunk, 1, left < sizeof chunk ? left : sizeof chunk, raw->file);
-            if (k == 0) left = (size_t)-1;
-            else smtpmail__out_put(o, chunk, k), left -= k;
-        }
-        if (left == (size_t)-1)
-            return smtpmail__fail(err, SMTPMAIL_ERR_SPOOL, SMTPMAIL_STAGE_NONE, "outbox.spool_dir", "a spooled message could not be read back");
-        return (smtpmail_result)o->result;
-    }
-#endif
-    smtpmail__out_put(o, raw->data, raw->len);
-    return (smtpmail_result)o->result;
-}
+/* What the server has answered so far; code 0: not yet. */
+typedef struct smtpmail__answers {
+    smtpmail__reply mail, data, end;
+    size_t rcpt_read, rcpt_accepted;
+    smtpmail__reply first_bad;  /* the first refused recipient's reply ... */
+    char bad_field[64];         /* ... its field ... */
+    char bad_addr[SMTPMAIL__ADDR_MAX + 1]; /* ... and address */
+    smtpmail__reply closing;    /* the first 421 (RFC 5321 3.8) ... */
+    smtpmail_stage closing_stage; /* ... to which command ... */
+    char closing_who[SMTPMAIL__ADDR_MAX + 1]; /* ... and recipient */
+    int started;                /* MAIL was written */
+    smtpmail_stage verdict;     /* what the judge refused: MAIL, RCPT, DATA, END_OF_DATA */
+} smtpmail__answers;
 
-/* One mail transaction (RFC 5321 3.3) on a ready connection. The message
-   is first rendered into s->msg: when it fits, its size is known (SIZE=)
-   and with CHUNKING it goes as BDAT LAST in the same write as the envelope;
-   otherwise it is streamed after DATA. *idle_drop tells that the connection
-   was found dead at the first reply, before anything could be delivered. */
-static smtpmail_result smtpmail__transaction(smtpmail_session *s, const smtpmail_message *m, int one_shot,
-                                             smtpmail_error *err, int *idle_drop)
+/* Renders the message into s->msg when it fits (and when it can be read
+   twice: a read callback attachment, or a source known to be too big,
+   streams), then picks the way. */
+static smtpmail_result smtpmail__plan_make(smtpmail_session *s, const smtpmail__env *env,
+                                           const smtpmail__source *src, int quit_after,
+                                           smtpmail__plan *p, smtpmail_error *err)
 {
-    smtpmail__reply mail, data, last, rep, closing;
-    smtpmail_stage closing_stage = SMTPMAIL_STAGE_MAIL;
-    const char *closing_who = NULL;
-    smtpmail__rcpts t;
+    const unsigned *way;
+    size_t i, n_ways;
+    int streams = src->len > SMTPMAIL_SEND_BUFFER, together;
     smtpmail__out o;
-    smtpmail__dot dot;
-    char field[64];
-    const smtpmail_address *a;
-    size_t n_rcpt = m->to_count + m->cc_count + m->bcc_count, i, msg_len = 0;
-    int small = 0, pipe, bdat, in_batch, w;
-    smtpmail_result r;
-
-    *idle_drop = 0;
-    s->data_sent = 0;
-    /* This message's 28 random bytes (boundary, Message-ID). */
-    s->rnd_pos += 28;
-    if (s->rnd_pos >= sizeof s->rnd) {
-        smtpmail__random(s->cfg.hooks, s->rnd, sizeof s->rnd);
-        s->rnd_pos = 0;
-    }
-    memset(&mail, 0, sizeof mail);
-    memset(&data, 0, sizeof data);
-    memset(&closing, 0, sizeof closing);
-    memset(&t, 0, sizeof t);
-    memset(&o, 0, sizeof o);
-    o.direct = 1;
-    o.stop_when_full = 1;
-    o.buf = s->msg;
-    o.cap = sizeof s->msg;
-    o.err = err;
-    for (i = 0; i < m->attachment_count && m->attachments[i].read == NULL; i++) {}
-    if (i == m->attachment_count && !(s->raw && s->raw->len > sizeof s->msg)) {
-        /* A read callback cannot be read twice: such messages stream. So
-           does a raw body known to be too big (no trial read of it). */
-        r = smtpmail__body(s, m, &o, err);
-        if (r == SMTPMAIL_OK) small = 1, msg_len = o.total;
+    memset(p, 0, sizeof *p);
+    for (i = 0; src->msg && i < src->msg->attachment_count; i++)
+        if (src->msg->attachments[i].read) streams = 1;
+    if (!streams) {
+        smtpmail_result r;
+        memset(&o, 0, sizeof o);
+        o.direct = o.stop_when_full = 1;
+        o.buf = s->msg + SMTPMAIL__HEADROOM;
+        o.cap = SMTPMAIL_SEND_BUFFER;
+        o.err = err;
+        r = smtpmail__source_emit(s, src, &o, err);
+        if (r == SMTPMAIL_OK) p->rendered = 1, p->msg_len = o.total;
         else if (r != SMTPMAIL_ERR_BUFFER_TOO_SMALL) return r;
     }
-    if (small && s->size_max && msg_len > s->size_max)
+    if (p->rendered && s->size_max && p->msg_len > s->size_max)
         return smtpmail__fail_stage(err, SMTPMAIL_ERR_PERMANENT, SMTPMAIL_STAGE_MAIL,
-                               "the message is %lu bytes, over the server's limit of %lu (SIZE)",
-                               (unsigned long)msg_len, s->size_max);
-    pipe = (s->caps & SMTPMAIL__CAP_PIPELINING) != 0;
-    bdat = (s->caps & SMTPMAIL__CAP_CHUNKING) && small;
-    /* The message may go with the envelope unless one refused recipient
-       must stop it: then every RCPT reply is read first. */
-    in_batch = pipe && (s->cfg.allow_partial_recipients || n_rcpt == 1);
-
-    w = (s->caps & SMTPMAIL__CAP_SIZE) && small
-            ? smtpmail__cmd(s, "MAIL FROM:<%s> SIZE=%lu", m->from.addr, (unsigned long)msg_len)
-            : smtpmail__cmd(s, "MAIL FROM:<%s>", m->from.addr);
-    if (w < 0) return smtpmail__io_fail(s, err, SMTPMAIL_STAGE_MAIL, w);
-    if (!pipe) {
-        r = smtpmail__exchange(s, err, SMTPMAIL_STAGE_MAIL, &mail, 200, 299);
-        if (r != 0) {
-            *idle_drop = mail.code == 421;
-            goto fail;
-        }
-    }
-    for (i = 0; i < n_rcpt; i++) {
-        a = smtpmail__rcpt(m, i, field, sizeof field);
-        if ((w = smtpmail__cmd(s, "RCPT TO:<%s>", a->addr)) < 0)
-            return smtpmail__io_fail(s, err, SMTPMAIL_STAGE_RCPT, w);
-        if (pipe) continue;
-        if ((w = smtpmail__cmd_flush(s)) < 0) return smtpmail__io_fail(s, err, SMTPMAIL_STAGE_RCPT, w);
-        if ((r = smtpmail__read_reply(s, err, SMTPMAIL_STAGE_RCPT, &rep, 0)) != 0) return r;
-        smtpmail__rcpt_record(s, &t, a, field, &rep);
-    }
-    if (in_batch) {
-        w = bdat ? smtpmail__cmd(s, "BDAT %lu LAST", (unsigned long)msg_len) : smtpmail__cmd(s, "DATA");
-        if (w < 0) return smtpmail__io_fail(s, err, SMTPMAIL_STAGE_DATA, w);
-    }
-    if (pipe) {
-        /* RFC 2920: the whole batch in one write, then the replies in order. */
-        if ((w = smtpmail__cmd_flush(s)) < 0) return smtpmail__io_fail(s, err, SMTPMAIL_STAGE_MAIL, w);
-        if (in_batch && bdat) {
-            if ((w = smtpmail__chan_write(&s->ch, s->msg, msg_len)) < 0)
-                return smtpmail__io_fail(s, err, SMTPMAIL_STAGE_END_OF_DATA, w);
-            s->data_sent = 1;
-            if (one_shot) {
-                /* QUIT may end a pipelined batch: its 221 costs no wait. A
-                   failure to write it is no reason not to read the replies. */
-                smtpmail__cmd(s, "QUIT");
-                if (smtpmail__cmd_flush(s) == 0) s->quit_sent = 1;
-            }
-        }
-        /* A 421 in the batch: the server is closing (RFC 5321 3.8), and
-           the replies after it may never come. If they do, they are judged
-           as usual (the message may still have been accepted); if the link
-           ends instead, the 421 is the verdict, not the lost link. */
-        if ((r = smtpmail__read_reply(s, err, SMTPMAIL_STAGE_MAIL, &mail, 0)) != 0) return r;
-        *idle_drop = mail.code == 421;
-        if (mail.code == 421) closing = mail, closing_stage = SMTPMAIL_STAGE_MAIL, closing_who = NULL;
-        for (i = 0; i < n_rcpt; i++) {
-            a = smtpmail__rcpt(m, i, field, sizeof field);
-            if ((r = smtpmail__read_reply(s, err, SMTPMAIL_STAGE_RCPT, &rep, 0)) != 0) goto batch_lost;
-            smtpmail__rcpt_record(s, &t, a, field, &rep);
-            if (rep.code == 421 && !closing.code)
-                closing = rep, closing_stage = SMTPMAIL_STAGE_RCPT, closing_who = a->addr;
-        }
-        if (in_batch &&
-            (r = smtpmail__read_reply(s, err, bdat ? SMTPMAIL_STAGE_END_OF_DATA : SMTPMAIL_STAGE_DATA, &data, 0)) != 0)
-            goto batch_lost;
-        if (mail.code < 200 || mail.code > 299) {
-            r = smtpmail__reply_fail(err, SMTPMAIL_STAGE_MAIL, &mail, NULL);
-            goto fail;
-        }
-    }
-    if (t.accepted == 0 || (t.have_bad && !s->cfg.allow_partial_recipients)) {
-        r = smtpmail__reply_fail(err, SMTPMAIL_STAGE_RCPT, &t.first_bad, t.bad_addr);
-        if (err) smtpmail__copy(err->field, sizeof err->field, t.bad_field);
-        goto fail;
-    }
-    if (in_batch && bdat) {
-        last = data;
-        goto final;
-    }
-    if (in_batch) {
-        if (data.code != 354) {
-            r = smtpmail__reply_fail(err, SMTPMAIL_STAGE_DATA, &data, NULL);
-            goto fail;
-        }
-    } else if (bdat) {
-        smtpmail__cmd(s, "BDAT %lu LAST", (unsigned long)msg_len);
-        if ((w = smtpmail__cmd_flush(s)) < 0 || (w = smtpmail__chan_write(&s->ch, s->msg, msg_len)) < 0)
-            return smtpmail__io_fail(s, err, SMTPMAIL_STAGE_END_OF_DATA, w);
-        s->data_sent = 1;
-        if (one_shot && pipe) {
-            smtpmail__cmd(s, "QUIT");
-            if (smtpmail__cmd_flush(s) == 0) s->quit_sent = 1;
-        }
-        if ((r = smtpmail__read_reply(s, err, SMTPMAIL_STAGE_END_OF_DATA, &last, 0)) != 0) return r;
-        goto final;
+                                    "the message is %lu bytes, over the server's limit of %lu (SIZE)",
+                                    (unsigned long)p->msg_len, s->size_max);
+    p->pipelined = (s->caps & SMTPMAIL__CAP_PIPELINING) != 0;
+    together = p->pipelined && (s->cfg.allow_partial_recipients || env->n_rcpt == 1);
+    if (p->rendered && (s->caps & SMTPMAIL__CAP_CHUNKING)) {
+        way = together ? smtpmail__way_bdat_in_batch : smtpmail__way_bdat_after_rcpt;
+        n_ways = together ? 1 : 2;
     } else {
-        smtpmail__cmd(s, "DATA");
-        if ((r = smtpmail__exchange(s, err, SMTPMAIL_STAGE_DATA, &data, 354, 354)) != 0) goto fail;
+        way = together ? smtpmail__way_data_in_batch : smtpmail__way_data_after_rcpt;
+        n_ways = together ? 2 : 3;
     }
+    memcpy(p->batch, way, n_ways * sizeof *way);
+    p->n_batches = n_ways;
+    /* QUIT may end a pipelined batch: its 221 costs no wait. */
+    if (quit_after && p->pipelined) p->batch[n_ways - 1] |= SMTPMAIL__SEND_QUIT;
+    return SMTPMAIL_OK;
+}
 
-    /* DATA: the message, dot-stuffed, then CRLF "." CRLF (RFC 5321 4.1.1.4). */
+/* Writes the queued commands, then the rendered message and `tail`, in
+   one write when the commands fit the room in front of the message. Not on
+   a connection that sat idle: the server may have closed it without our
+   seeing it yet (its FIN in flight), and only a second write shows that
+   (it fails), before the message went out whole and so while a retry on a
+   new connection cannot deliver twice. That costs no wait. */
+static int smtpmail__send_rendered(smtpmail_session *s, const smtpmail__plan *p, const char *tail)
+{
+    unsigned char *msg = s->msg + SMTPMAIL__HEADROOM, *end = msg + p->msg_len;
+    size_t n = strlen(tail);
+    int r = s->cmd_result;
+    memcpy(end, tail, n);
+    end += n;
+    if (r == 0 && s->cmd_len <= SMTPMAIL__HEADROOM && s->fresh) {
+        msg -= s->cmd_len;
+        memcpy(msg, s->cmd, s->cmd_len);
+        smtpmail__wipe(s->cmd, s->cmd_len);
+        s->cmd_len = 0;
+    } else {
+        r = smtpmail__cmd_flush(s);
+    }
+    if (r == 0) r = smtpmail__chan_write(&s->ch, msg, (size_t)(end - msg));
+    if (r < 0) s->link = SMTPMAIL__LINK_LOST;
+    else s->data_sent = 1;
+    return r;
+}
+
+/* Does the rendered message have a line that starts with '.'? */
+static int smtpmail__needs_stuffing(const unsigned char *m, size_t len)
+{
+    const unsigned char *p = m, *end = m + len;
+    if (len > 0 && m[0] == '.') return 1;
+    while ((p = (const unsigned char *)memchr(p, '\n', (size_t)(end - p))) != NULL && ++p < end)
+        if (*p == '.') return 1;
+    return 0;
+}
+
+/* The message for DATA, dot-stuffed, then "." (and QUIT). A rendered one
+   without lines to stuff goes in one write with its terminator; a source
+   that fails part-way ends the connection instead of the DATA, so the
+   server drops the transaction rather than deliver half a message. */
+static smtpmail_result smtpmail__send_body(smtpmail_session *s, const smtpmail__plan *p, const smtpmail__source *src,
+                                           int quit, smtpmail_error *err)
+{
+    smtpmail__dot dot;
+    smtpmail__out o;
+    smtpmail_result r;
+    int w;
     smtpmail__log(s, "C: <message>");
+    if (p->rendered && !smtpmail__needs_stuffing(s->msg + SMTPMAIL__HEADROOM, p->msg_len)) {
+        smtpmail__log(s, "C: .");
+        if (quit) smtpmail__log(s, "C: QUIT");
+        w = smtpmail__send_rendered(s, p, quit ? ".\r\nQUIT\r\n" : ".\r\n");
+        return w < 0 ? smtpmail__io_fail(s, err, SMTPMAIL_STAGE_END_OF_DATA, w) : SMTPMAIL_OK;
+    }
+    if ((w = smtpmail__cmd_flush(s)) < 0) return smtpmail__io_fail(s, err, SMTPMAIL_STAGE_END_OF_DATA, w);
     memset(&dot, 0, sizeof dot);
     dot.s = s;
     dot.bol = 1;
-    if (small) {
-        w = smtpmail__dot_write(s->msg, msg_len, &dot);
+    if (p->rendered) {
+        w = smtpmail__dot_write(s->msg + SMTPMAIL__HEADROOM, p->msg_len, &dot);
     } else {
         memset(&o, 0, sizeof o);
         o.buf = s->msg;
@@ -4044,13 +4130,10 @@ static smtpmail_result smtpmail__transaction(smtpmail_session *s, const smtpmail
         o.write = smtpmail__dot_write;
         o.user_data = &dot;
         o.err = err;
-        r = smtpmail__body(s, m, &o, err);
+        r = smtpmail__source_emit(s, src, &o, err);
         if (r == SMTPMAIL_OK) r = (smtpmail_result)smtpmail__out_flush(&o);
         if (r != SMTPMAIL_OK && dot.result == 0) {
-            /* The message could not be finished (an attachment stopped
-               being readable): hang up rather than end the DATA, so the
-               server drops the transaction instead of delivering half. */
-            s->broken = 1;
+            s->link = SMTPMAIL__LINK_LOST;
             smtpmail__chan_close(&s->ch);
             return r;
         }
@@ -4059,34 +4142,199 @@ static smtpmail_result smtpmail__transaction(smtpmail_session *s, const smtpmail
     if (w < 0) return smtpmail__io_fail(s, err, SMTPMAIL_STAGE_END_OF_DATA, dot.result ? dot.result : w);
     s->data_sent = 1;
     smtpmail__cmd(s, ".");
-    if (one_shot && pipe) {
-        smtpmail__cmd(s, "QUIT");
-        s->quit_sent = 1;
-    }
+    if (quit) smtpmail__cmd(s, "QUIT");
     if ((w = smtpmail__cmd_flush(s)) < 0) return smtpmail__io_fail(s, err, SMTPMAIL_STAGE_END_OF_DATA, w);
-    if ((r = smtpmail__read_reply(s, err, SMTPMAIL_STAGE_END_OF_DATA, &last, 0)) != 0) return r;
-
-final:
-    /* The one place success is decided: a 2xx to the end of the message. */
-    if (last.code < 200 || last.code > 299) return smtpmail__reply_fail(err, SMTPMAIL_STAGE_END_OF_DATA, &last, NULL);
     return SMTPMAIL_OK;
+}
 
-batch_lost:
-    if (closing.code) return smtpmail__reply_fail(err, closing_stage, &closing, closing_who);
-    return r;
-
-fail:
-    /* A failed transaction: RSET (RFC 5321 4.1.1.5) so that the session
-       can carry the next message, unless the link is gone or the server
-       took the DATA it should have refused (then only hanging up ends it). */
-    if (in_batch && !bdat && data.code == 354) s->broken = 1;
-    if (!s->broken && !s->quit_sent) {
-        smtpmail_error ignored;
-        smtpmail__cmd(s, "RSET");
-        if (smtpmail__exchange(s, &ignored, SMTPMAIL_STAGE_RSET, &rep, 200, 299) != 0) s->broken = 1;
+/* Queues (and for the message, writes) command `what` of a batch; the
+   rest of the batch's bits say whether QUIT rides along. */
+static smtpmail_result smtpmail__put(smtpmail_session *s, unsigned what, unsigned batch, size_t rcpt,
+                                     const smtpmail__env *env, const smtpmail__source *src,
+                                     const smtpmail__plan *p, smtpmail__answers *a, smtpmail_error *err)
+{
+    char field[64];
+    int quit = (batch & SMTPMAIL__SEND_QUIT) != 0, w;
+    switch (what) {
+    case SMTPMAIL__SEND_MAIL:
+        a->started = 1;
+        if ((s->caps & SMTPMAIL__CAP_SIZE) && p->rendered)
+            smtpmail__cmd(s, "MAIL FROM:<%s> SIZE=%lu", env->from, (unsigned long)p->msg_len);
+        else
+            smtpmail__cmd(s, "MAIL FROM:<%s>", env->from);
+        return SMTPMAIL_OK;
+    case SMTPMAIL__SEND_RCPT:
+        smtpmail__cmd(s, "RCPT TO:<%s>", smtpmail__env_rcpt(env, rcpt, field, sizeof field));
+        return SMTPMAIL_OK;
+    case SMTPMAIL__SEND_DATA:
+        smtpmail__cmd(s, "DATA");
+        return SMTPMAIL_OK;
+    case SMTPMAIL__SEND_BDAT:
+        smtpmail__cmd(s, "BDAT %lu LAST", (unsigned long)p->msg_len);
+        smtpmail__log(s, "C: <message>");
+        if (quit) smtpmail__log(s, "C: QUIT");
+        w = smtpmail__send_rendered(s, p, quit ? "QUIT\r\n" : "");
+        return w < 0 ? smtpmail__io_fail(s, err, SMTPMAIL_STAGE_END_OF_DATA, w) : SMTPMAIL_OK;
+    case SMTPMAIL__SEND_BODY:
+        return smtpmail__send_body(s, p, src, quit, err);
+    default: /* QUIT went with the message */
+        return SMTPMAIL_OK;
     }
-    if (s->broken) smtpmail__chan_close(&s->ch);
+}
+
+/* The stage a command's failure is reported at. */
+static smtpmail_stage smtpmail__stage_of(unsigned what)
+{
+    switch (what) {
+    case SMTPMAIL__SEND_MAIL: return SMTPMAIL_STAGE_MAIL;
+    case SMTPMAIL__SEND_RCPT: return SMTPMAIL_STAGE_RCPT;
+    case SMTPMAIL__SEND_DATA: return SMTPMAIL_STAGE_DATA;
+    case SMTPMAIL__SEND_QUIT: return SMTPMAIL_STAGE_QUIT;
+    default: return SMTPMAIL_STAGE_END_OF_DATA;
+    }
+}
+
+/* Reads the reply to command `what` into the answers. A lost link after
+   a 421 reports the 421: the server said it was closing (RFC 5321 3.8). */
+static smtpmail_result smtpmail__take(smtpmail_session *s, unsigned what, size_t rcpt, const smtpmail__env *env,
+                                      smtpmail__answers *a, smtpmail_error *err)
+{
+    smtpmail__reply rep, *into = &rep;
+    smtpmail_stage stage = smtpmail__stage_of(what);
+    char field[64];
+    const char *addr = NULL;
+    smtpmail_result r;
+    if (what == SMTPMAIL__SEND_QUIT) return SMTPMAIL_OK;
+    if (what == SMTPMAIL__SEND_MAIL) into = &a->mail;
+    else if (what == SMTPMAIL__SEND_DATA) into = &a->data;
+    else if (what != SMTPMAIL__SEND_RCPT) into = &a->end;
+    if ((r = smtpmail__read_reply(s, err, stage, into, 0)) != SMTPMAIL_OK)
+        return a->closing.code ? smtpmail__reply_fail(err, a->closing_stage, &a->closing,
+                                                      a->closing_who[0] ? a->closing_who : NULL)
+                               : r;
+    if (what == SMTPMAIL__SEND_RCPT) {
+        addr = smtpmail__env_rcpt(env, rcpt, field, sizeof field);
+        if (s->cfg.on_recipient) s->cfg.on_recipient(addr, rep.code, rep.text, s->cfg.user_data);
+        a->rcpt_read++;
+        if (rep.code >= 200 && rep.code <= 299) {
+            a->rcpt_accepted++;
+        } else if (!a->first_bad.code) {
+            a->first_bad = rep;
+            smtpmail__copy(a->bad_field, sizeof a->bad_field, field);
+            smtpmail__copy(a->bad_addr, sizeof a->bad_addr, addr);
+        }
+    }
+    if (into->code == 421 && !a->closing.code) {
+        a->closing = *into, a->closing_stage = stage;
+        smtpmail__copy(a->closing_who, sizeof a->closing_who, addr ? addr : "");
+    }
+    return SMTPMAIL_OK;
+}
+
+/* The verdict on what has been answered: go on (OK), or why not. The one
+   place success is decided is the 2xx to the end of the message. */
+static smtpmail_result smtpmail__judge(const smtpmail_session *s, const smtpmail__env *env,
+                                       smtpmail__answers *a, smtpmail_error *err)
+{
+    smtpmail_result r;
+    if (a->mail.code && (a->mail.code < 200 || a->mail.code > 299))
+        return smtpmail__reply_fail(err, a->verdict = SMTPMAIL_STAGE_MAIL, &a->mail, NULL);
+    if (a->rcpt_read == env->n_rcpt &&
+        (a->rcpt_accepted == 0 || (a->first_bad.code && !s->cfg.allow_partial_recipients))) {
+        r = smtpmail__reply_fail(err, a->verdict = SMTPMAIL_STAGE_RCPT, &a->first_bad, a->bad_addr);
+        if (err) smtpmail__copy(err->field, sizeof err->field, a->bad_field);
+        return r;
+    }
+    if (a->data.code && a->data.code != 354)
+        return smtpmail__reply_fail(err, a->verdict = SMTPMAIL_STAGE_DATA, &a->data, NULL);
+    if (a->end.code && (a->end.code < 200 || a->end.code > 299))
+        return smtpmail__reply_fail(err, a->verdict = SMTPMAIL_STAGE_END_OF_DATA, &a->end, NULL);
+    return SMTPMAIL_OK;
+}
+
+/* One batch: its commands written (pipelined: one write), its replies
+   read in order, then judged; without PIPELINING each command is a write,
+   a reply and a verdict of its own. */
+static smtpmail_result smtpmail__run_batch(smtpmail_session *s, unsigned batch, const smtpmail__env *env,
+                                           const smtpmail__source *src, const smtpmail__plan *p,
+                                           smtpmail__answers *a, smtpmail_error *err)
+{
+    unsigned what;
+    size_t i, n;
+    smtpmail_result r;
+    int w;
+    for (what = 1; what <= SMTPMAIL__SEND_QUIT; what <<= 1) {
+        if (!(batch & what)) continue;
+        n = what == SMTPMAIL__SEND_RCPT ? env->n_rcpt : 1;
+        for (i = 0; i < n; i++) {
+            if ((r = smtpmail__put(s, what, batch, i, env, src, p, a, err)) != SMTPMAIL_OK) return r;
+            /* A full queue was written out on the way: its failure is this
+               command's. */
+            if (s->cmd_result) return smtpmail__io_fail(s, err, smtpmail__stage_of(what), s->cmd_result);
+            if (what == SMTPMAIL__SEND_QUIT) s->quit_sent = 1;
+            if (p->pipelined) continue;
+            if ((w = smtpmail__cmd_flush(s)) < 0) return smtpmail__io_fail(s, err, smtpmail__stage_of(what), w);
+            if ((r = smtpmail__take(s, what, i, env, a, err)) != SMTPMAIL_OK) return r;
+            if ((r = smtpmail__judge(s, env, a, err)) != SMTPMAIL_OK) return r;
+        }
+    }
+    if (!p->pipelined) return SMTPMAIL_OK;
+    if ((w = smtpmail__cmd_flush(s)) < 0) /* the batch's first command failed */
+        return smtpmail__io_fail(s, err, smtpmail__stage_of(batch & (~batch + 1u)), w);
+    for (what = 1; what < SMTPMAIL__SEND_QUIT; what <<= 1) {
+        if (!(batch & what)) continue;
+        n = what == SMTPMAIL__SEND_RCPT ? env->n_rcpt : 1;
+        for (i = 0; i < n; i++)
+            if ((r = smtpmail__take(s, what, i, env, a, err)) != SMTPMAIL_OK) return r;
+    }
+    return smtpmail__judge(s, env, a, err);
+}
+
+/* A failed transaction: RSET (RFC 5321 4.1.1.5) so that the session can
+   carry the next message, unless nothing was sent, the message itself was
+   refused (the transaction is over), QUIT went out, or the link is gone.
+   A 354 not followed by the message leaves a server that reads all as
+   message text: only hanging up ends that. */
+static smtpmail_result smtpmail__transaction_failed(smtpmail_session *s, const smtpmail__answers *a,
+                                                    smtpmail_result r)
+{
+    if (a->data.code == 354 && !s->data_sent) s->link = SMTPMAIL__LINK_LOST;
+    if (a->started && a->verdict != SMTPMAIL_STAGE_END_OF_DATA && !s->quit_sent &&
+        s->link == SMTPMAIL__LINK_READY) {
+        smtpmail__reply rep;
+        smtpmail_error ignored; /* the transaction's error is the one to report */
+        smtpmail__cmd(s, "RSET");
+        if (smtpmail__exchange(s, &ignored, SMTPMAIL_STAGE_RSET, &rep, 200, 299) != SMTPMAIL_OK)
+            s->link = SMTPMAIL__LINK_LOST;
+    }
+    if (s->link != SMTPMAIL__LINK_READY) smtpmail__hang_up(s, 0);
     return r;
+}
+
+/* One mail transaction on a ready connection: plan, then each batch.
+   *retry_safe says the server dropped the connection before it could
+   have taken the message (a 421 to MAIL), so a new connection may try
+   again without delivering twice. */
+static smtpmail_result smtpmail__transaction(smtpmail_session *s, const smtpmail__env *env,
+                                             const smtpmail__source *src, int quit_after,
+                                             smtpmail_error *err, int *retry_safe)
+{
+    smtpmail__plan plan;
+    smtpmail__answers a;
+    smtpmail_result r;
+    size_t b;
+    *retry_safe = 0;
+    s->data_sent = 0;
+    memset(&a, 0, sizeof a);
+    if ((r = smtpmail__plan_make(s, env, src, quit_after, &plan, err)) != SMTPMAIL_OK) return r;
+    for (b = 0; b < plan.n_batches; b++) {
+        r = smtpmail__run_batch(s, plan.batch[b], env, src, &plan, &a, err);
+        *retry_safe = a.mail.code == 421;
+        if (r != SMTPMAIL_OK) return smtpmail__transaction_failed(s, &a, r);
+    }
+    if (!a.end.code) return smtpmail__fail(err, SMTPMAIL_ERR_INTERNAL, SMTPMAIL_STAGE_END_OF_DATA, "",
+                                           "internal error: no reply to the message (please report)");
+    return SMTPMAIL_OK;
 }
 
 /* >>settings -------------------------------------------------------------- */
@@ -4333,7 +4581,7 @@ static void smtpmail__session_free(smtpmail_session *s, int quit)
 {
     const smtpmail_hooks *hooks;
     if (!s) return;
-    smtpmail__hang_up(s, quit && !s->broken);
+    smtpmail__hang_up(s, quit && s->link == SMTPMAIL__LINK_READY);
 #ifndef SMTPMAIL_NO_TLS
     smtpmail__tls_free(&s->ch);
 #endif
@@ -4354,7 +4602,7 @@ static smtpmail_result smtpmail__open(const smtpmail_config *cfg, const char *de
                                   (unsigned long)sizeof *s);
     memset(s, 0, sizeof *s);
     s->cfg.hooks = cfg->hooks;
-    s->broken = 1;
+    s->link = SMTPMAIL__LINK_DOWN;
     s->rnd_pos = sizeof s->rnd - 28; /* the first message draws */
     if ((r = smtpmail__configure(s, cfg, default_user, err)) == 0) {
         smtpmail__deadline(s);
@@ -4370,36 +4618,65 @@ static smtpmail_result smtpmail__open(const smtpmail_config *cfg, const char *de
 
 /* Sends within the current deadline, reconnecting once when the server
    dropped an idle connection before the transaction started. */
-static smtpmail_result smtpmail__send(smtpmail_session *s, const smtpmail_message *m, int one_shot,
-                                      smtpmail_error *err)
+static smtpmail_result smtpmail__deliver(smtpmail_session *s, const smtpmail__env *env, const smtpmail__source *src,
+                                         int quit_after, smtpmail_error *err)
 {
-    int attempt, idle_drop;
+    int attempt, retry_safe;
     unsigned long before;
     smtpmail_result r;
-    if ((r = smtpmail__check(m, err)) != 0) return r;
-    if (!s->broken && !s->fresh && smtpmail__chan_dead(&s->ch, s->in, sizeof s->in - 1)) {
+    if (src->msg) {
+        /* This message's 28 random bytes (boundary, Message-ID): the same
+           for its trial rendering, its stream and a retry. */
+        s->rnd_pos += 28;
+        if (s->rnd_pos >= sizeof s->rnd) {
+            smtpmail__random(s->cfg.hooks, s->rnd, sizeof s->rnd);
+            s->rnd_pos = 0;
+        }
+    }
+    if (s->link == SMTPMAIL__LINK_READY && !s->fresh && smtpmail__chan_dead(&s->ch, s->in, sizeof s->in - 1)) {
         /* Servers close idle connections (often after a 421): a new one,
            before anything of this message is sent. */
         smtpmail__log(s, "*: the server closed the idle connection");
         smtpmail__hang_up(s, 0);
     }
     for (attempt = 0;; attempt++) {
-        if (s->broken) {
+        if (s->link != SMTPMAIL__LINK_READY) {
             smtpmail__log(s, "*: reconnecting");
             if ((r = smtpmail__connect(s, err)) != 0) return r;
         }
         before = s->replies;
-        r = smtpmail__transaction(s, m, one_shot, err, &idle_drop);
+        r = smtpmail__transaction(s, env, src, quit_after, err, &retry_safe);
         /* Dropped while idle: a 421 to MAIL, or the link was found closed
-           before the server answered anything and before the whole message
-           went out (so the server cannot have accepted it). Never after a
-           timeout: a slow server may still deliver, and waiting twice is
-           worse. At most one message, at most once. */
-        idle_drop = idle_drop || (r == SMTPMAIL_ERR_NETWORK && s->replies == before && !s->data_sent);
-        if (r == SMTPMAIL_OK || attempt > 0 || s->fresh || !idle_drop) return r;
-        s->broken = 1;
+           before the server answered anything and before any of the
+           message went out (so the server cannot have accepted it). Never
+           after a timeout: a slow server may still deliver, and waiting
+           twice is worse. At most one message, at most once. */
+        retry_safe = retry_safe || (r == SMTPMAIL_ERR_NETWORK && s->replies == before && !s->data_sent);
+        if (r == SMTPMAIL_OK || attempt > 0 || s->fresh || !retry_safe) return r;
+        smtpmail__hang_up(s, 0);
         smtpmail__log(s, "*: the server closed the idle connection");
     }
+}
+
+/* A message's envelope: its from, then to, cc and bcc. */
+static void smtpmail__env_of_message(smtpmail__env *e, const smtpmail_message *m)
+{
+    memset(e, 0, sizeof *e);
+    e->msg = m;
+    e->from = m->from.addr;
+    e->n_rcpt = m->to_count + m->cc_count + m->bcc_count;
+}
+
+/* A message checked already, through an open session. */
+static smtpmail_result smtpmail__deliver_message(smtpmail_session *s, const smtpmail_message *m, int quit_after,
+                                                 smtpmail_error *err)
+{
+    smtpmail__env env;
+    smtpmail__source src;
+    smtpmail__env_of_message(&env, m);
+    memset(&src, 0, sizeof src);
+    src.msg = m;
+    return smtpmail__deliver(s, &env, &src, quit_after, err);
 }
 
 /* >>public ---------------------------------------------------------------- */
@@ -4656,10 +4933,40 @@ SMTPMAIL_API smtpmail_result smtpmail_session_open(const smtpmail_config *cfg, s
 SMTPMAIL_API smtpmail_result smtpmail_session_send(smtpmail_session *s, const smtpmail_message *msg,
                                                    smtpmail_error *err)
 {
+    smtpmail_result r;
     if (!s) return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, SMTPMAIL_STAGE_NONE, "session", "session is NULL");
+    if ((r = smtpmail__check(msg, err)) != SMTPMAIL_OK) return r;
     smtpmail__deadline(s);
     s->fresh = 0;
-    return smtpmail__send(s, msg, 0, err);
+    return smtpmail__deliver_message(s, msg, 0, err);
+}
+
+SMTPMAIL_API smtpmail_result smtpmail_session_send_raw(smtpmail_session *s, const smtpmail_envelope *envelope,
+                                                       const void *data, size_t len, smtpmail_error *err)
+{
+    smtpmail__env env;
+    smtpmail__source src;
+    smtpmail__out o;
+    smtpmail_result r;
+    if (!s) return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, SMTPMAIL_STAGE_NONE, "session", "session is NULL");
+    if (!data && len > 0)
+        return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, SMTPMAIL_STAGE_MESSAGE, "data", "data is NULL");
+    if ((r = smtpmail__check_envelope(envelope, err)) != SMTPMAIL_OK) return r;
+    memset(&env, 0, sizeof env);
+    env.raw = envelope;
+    env.from = envelope->from;
+    env.n_rcpt = envelope->rcpt_count;
+    memset(&src, 0, sizeof src);
+    src.data = (const unsigned char *)(data ? data : "");
+    src.len = len;
+    src.name = "data";
+    /* Every line checked before anything is sent (counted, not stored). */
+    memset(&o, 0, sizeof o);
+    o.direct = 1;
+    if ((r = smtpmail__source_emit(s, &src, &o, err)) != SMTPMAIL_OK) return r;
+    smtpmail__deadline(s);
+    s->fresh = 0;
+    return smtpmail__deliver(s, &env, &src, 0, err);
 }
 
 SMTPMAIL_API void smtpmail_session_close(smtpmail_session *s)
@@ -4677,7 +4984,7 @@ SMTPMAIL_API smtpmail_result smtpmail_send(const smtpmail_config *cfg, const smt
     /* The message first: a bad one costs no connection. */
     if ((r = smtpmail__check(msg, err)) != 0) return r;
     if ((r = smtpmail__open(cfg, msg->from.addr, &s, err)) != 0) return r;
-    r = smtpmail__send(s, msg, 1, err);
+    r = smtpmail__deliver_message(s, msg, 1, err); /* checked above */
     smtpmail__session_free(s, 1);
     return r;
 }
@@ -4810,11 +5117,13 @@ static int smtpmail__record_head(smtpmail__grow *g, const smtpmail_message *m)
     char num[40];
     size_t i, n = m->to_count + m->cc_count + m->bcc_count, tl;
     char field[64];
+    smtpmail__env env;
     int r = smtpmail__grow_put("smtpmail-outbox 1 0000000000\r\n", 30, g);
+    smtpmail__env_of_message(&env, m);
     r = r || smtpmail__grow_str(g, "F ", m->from.addr, strlen(m->from.addr));
     if (m->from.name) r = r || smtpmail__grow_str(g, "N ", m->from.name, strlen(m->from.name));
     for (i = 0; i < n; i++) {
-        const char *a = smtpmail__rcpt(m, i, field, sizeof field)->addr;
+        const char *a = smtpmail__env_rcpt(&env, i, field, sizeof field);
         const char *tag = i < m->to_count ? "R " : i < m->to_count + m->cc_count ? "C " : "B ";
         r = r || smtpmail__grow_str(g, tag, a, strlen(a));
     }
@@ -5206,29 +5515,55 @@ static smtpmail_result smtpmail__send_digest(smtpmail_outbox *b, smtpmail__item 
     return r;
 }
 
-/* One item as recorded: the envelope from its header, the body raw. */
+#ifndef SMTPMAIL_NO_STDIO
+/* The engine's reader over a spool file, from the message's first byte. */
+static int smtpmail__spool_read(void *buf, size_t cap, size_t *got, void *user_data)
+{
+    FILE *f = (FILE *)user_data;
+    *got = fread(buf, 1, cap, f);
+    return ferror(f) ? -1 : 0;
+}
+#endif
+
+/* One item as recorded: the envelope from its header, the message as it
+   was rendered at enqueue (memory, or read from its spool file). */
 static smtpmail_result smtpmail__send_item(smtpmail_outbox *b, smtpmail__item *it, smtpmail_error *err)
 {
-    smtpmail__raw raw;
     smtpmail_message m;
+    smtpmail__env env;
+    smtpmail__source src;
     smtpmail_result r;
-    memset(&raw, 0, sizeof raw);
+    FILE *f = NULL;
     memset(&m, 0, sizeof m);
     m.from.addr = it->from;
     m.to = it->rcpt, m.to_count = it->n_rcpt;
-    raw.len = it->raw_len;
+    /* The envelope as a message's: a spool file's addresses are checked
+       again, as the caller's were at enqueue. */
+    if ((r = smtpmail__check(&m, err)) != SMTPMAIL_OK) return r;
+    smtpmail__env_of_message(&env, &m);
+    memset(&src, 0, sizeof src);
+    src.len = it->raw_len;
     if (it->path) {
-        if (!(raw.file = smtpmail__fopen(it->path, "rb")))
-            return smtpmail__fail(err, SMTPMAIL_ERR_SPOOL, SMTPMAIL_STAGE_NONE, "outbox.spool_dir", "cannot open %s: %s", it->path,
-                                  strerror(errno));
-        raw.off = (long)it->raw_off;
+        if (!(f = smtpmail__fopen(it->path, "rb")) || fseek(f, (long)it->raw_off, SEEK_SET) != 0) {
+            r = smtpmail__fail(err, SMTPMAIL_ERR_SPOOL, SMTPMAIL_STAGE_MESSAGE, "outbox.spool_dir",
+                               "cannot read %s: %s", it->path, strerror(errno));
+            if (f) fclose(f);
+            return r;
+        }
+        src.read = smtpmail__spool_read, src.read_user_data = f, src.name = it->path;
     } else {
-        raw.data = it->rec + it->raw_off;
+        src.data = it->rec + it->raw_off, src.name = "the queued message";
     }
-    b->session->raw = &raw;
-    r = smtpmail_session_send(b->session, &m, err);
-    b->session->raw = NULL;
-    if (raw.file) fclose(raw.file);
+    smtpmail__deadline(b->session);
+    b->session->fresh = 0;
+    r = smtpmail__deliver(b->session, &env, &src, 0, err);
+    if (f) fclose(f);
+    /* The engine names the source; the outbox says what it is. */
+    if (it->path && (r == SMTPMAIL_ERR_FILE || r == SMTPMAIL_ERR_BAD_FIELD) && err &&
+        strcmp(err->field, it->path) == 0) {
+        err->result = r = SMTPMAIL_ERR_SPOOL;
+        smtpmail__copy(err->field, sizeof err->field, "outbox.spool_dir");
+    }
     return r;
 }
 
