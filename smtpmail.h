@@ -2748,6 +2748,13 @@ static void smtpmail__local_name(char *out, size_t cap)
 
 /* >>channel --------------------------------------------------------------- */
 
+/* What a server's certificate is checked against. */
+typedef enum smtpmail__trust {
+    SMTPMAIL__TRUST_CHAIN = 0,          /* a CA chain (config.ca_*, the system's), and the pin if any */
+    SMTPMAIL__TRUST_PIN_ONLY,           /* the pin alone: no bundle, no chain */
+    SMTPMAIL__TRUST_INSECURE_NONE       /* config.insecure_skip_verify: nothing */
+} smtpmail__trust;
+
 /* The secure channel: the transport, and mbedTLS on top of it once TLS is
    on. The SMTP engine reads and writes through it without knowing which. */
 typedef struct smtpmail__chan {
@@ -2762,7 +2769,7 @@ typedef struct smtpmail__chan {
     int poll_only;              /* the next recv must not wait */
 #ifndef SMTPMAIL_NO_TLS
     int tls_ready, tls_on, ssl_inited;
-    int verify;                 /* 0 none (INSECURE), 1 CA chain, 2 pin only */
+    smtpmail__trust trust;
     const char *pins;
     int pin_state;              /* 1 the peer's key matched a pin, -1 it did not */
     mbedtls_ssl_context ssl;
@@ -2811,8 +2818,7 @@ static int smtpmail__raw_read(smtpmail__chan *ch, unsigned char *buf, size_t cap
 #ifndef SMTPMAIL_NO_TLS
 /* >>tls-compat ------------------------------------------------------------ */
 /* Every difference between mbedTLS 2.28, 3.6 and 4.x lives here. (Before
-   >>tls rather than after it, as STYLE.md lists them: the definitions come
-   before their use.) */
+   >>tls: the definitions come before their use.) */
 
 #if MBEDTLS_VERSION_NUMBER >= 0x03020000 /* 3.2 brought the version enum */
 #  define smtpmail__tls_min_12(conf) mbedtls_ssl_conf_min_tls_version((conf), MBEDTLS_SSL_VERSION_TLS1_2)
@@ -3064,7 +3070,7 @@ static smtpmail_result smtpmail__tls_setup(smtpmail__chan *ch, const smtpmail_co
 
     ch->pins = cfg->pin_sha256 && cfg->pin_sha256[0] ? cfg->pin_sha256 : NULL;
     if (cfg->insecure_skip_verify) {
-        ch->verify = 0;
+        ch->trust = SMTPMAIL__TRUST_INSECURE_NONE;
     } else if (cfg->ca_file || cfg->ca_dir || cfg->ca_pem) {
 #if !defined(MBEDTLS_FS_IO)
         if (cfg->ca_file || cfg->ca_dir) {
@@ -3105,18 +3111,18 @@ static smtpmail_result smtpmail__tls_setup(smtpmail__chan *ch, const smtpmail_co
                 return SMTPMAIL_ERR_TRUST;
             }
         }
-        ch->verify = 1;
+        ch->trust = SMTPMAIL__TRUST_CHAIN;
     } else if (ch->pins) {
-        ch->verify = 2; /* the pin alone: no bundle, no chain */
+        ch->trust = SMTPMAIL__TRUST_PIN_ONLY;
     } else {
         where = smtpmail__load_system_roots(&ch->ca);
         if (!where)
             return smtpmail__fail_stage(err, SMTPMAIL_ERR_TRUST, SMTPMAIL_STAGE_TLS,
                                    "no system CA bundle found: set config.ca_file (or "
                                    "SSL_CERT_FILE), or pin the server's key");
-        ch->verify = 1;
+        ch->trust = SMTPMAIL__TRUST_CHAIN;
     }
-    if (ch->verify == 1) {
+    if (ch->trust == SMTPMAIL__TRUST_CHAIN) {
         mbedtls_ssl_conf_ca_chain(&ch->conf, &ch->ca, NULL);
         mbedtls_ssl_conf_authmode(&ch->conf, MBEDTLS_SSL_VERIFY_REQUIRED);
     } else {
@@ -3165,7 +3171,7 @@ static smtpmail_result smtpmail__tls_start(smtpmail__chan *ch, const char *host,
             if (err) err->verify_flags = flags, err->tls_error = r;
             return SMTPMAIL_ERR_CERTIFICATE;
         }
-        if (ch->verify == 1 && flags != 0 && flags != (uint32_t)-1) {
+        if (ch->trust == SMTPMAIL__TRUST_CHAIN && flags != 0 && flags != (uint32_t)-1) {
             smtpmail__verify_reason(flags, text, sizeof text);
             smtpmail__fail_stage(err, SMTPMAIL_ERR_CERTIFICATE, SMTPMAIL_STAGE_TLS, "%s (server %s)", text, host);
             if (err) err->verify_flags = flags, err->tls_error = r;
@@ -5606,45 +5612,138 @@ static void smtpmail__report(smtpmail_outbox *b, smtpmail__item *it, smtpmail_re
     b->opt.on_done(&rep, b->opt.user_data);
 }
 
+/* Whether a failure was the link's, not the message's: getting a
+   connection fit to send (the config, the name, TCP, TLS, the greeting,
+   EHLO, STARTTLS, AUTH). A link failure holds the whole queue back, and
+   one refused for good answers every message. Whether to retry at all is
+   smtpmail_result_is_temporary's alone. */
+static int smtpmail__link_failed(smtpmail_result r, const smtpmail_error *e)
+{
+    if (r == SMTPMAIL_OK) return 0;
+    switch (e->stage) {
+    case SMTPMAIL_STAGE_CONFIG: case SMTPMAIL_STAGE_RESOLVE: case SMTPMAIL_STAGE_CONNECT:
+    case SMTPMAIL_STAGE_TLS: case SMTPMAIL_STAGE_GREETING: case SMTPMAIL_STAGE_EHLO:
+    case SMTPMAIL_STAGE_STARTTLS: case SMTPMAIL_STAGE_AUTH:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* With the lock held: the group to send now (the first due item, and when
+   the rate limit held it back, every held item with the same envelope: a
+   digest), marked busy: in `one` when it is one item (or there is no
+   memory for a digest). NULL when nothing is due: *wait says how long. */
+static smtpmail__item **smtpmail__outbox_pick(smtpmail_outbox *b, uint64_t now, size_t *n, uint64_t *wait,
+                                              smtpmail__item **one)
+{
+    smtpmail__item *it, *first = NULL, **group;
+    size_t i, in_window = 0;
+    uint64_t oldest = 0;
+    for (i = 0; b->opt.per_minute && i < b->sent_n; i++)
+        if (now - b->sent_at[i] < 60000u) {
+            in_window++;
+            if (!oldest || b->sent_at[i] < oldest) oldest = b->sent_at[i];
+        }
+    for (it = b->head; it; it = it->next) {
+        if (it->due > now) {
+            if (it->due - now < *wait) *wait = it->due - now;
+        } else if (b->opt.per_minute && in_window >= b->opt.per_minute) {
+            it->held = 1;
+        } else if (!first) {
+            first = it;
+        }
+    }
+    if (b->hold_until > now && b->head) {
+        if (b->hold_until - now < *wait) *wait = b->hold_until - now;
+        first = NULL;
+    }
+    if (b->opt.per_minute && in_window >= b->opt.per_minute && oldest + 60000u - now < *wait)
+        *wait = oldest + 60000u - now;
+    if (!first) return NULL;
+    *n = 1;
+    if (first->held)
+        for (it = first->next; it; it = it->next)
+            if (it->held && it->due <= now && smtpmail__same_envelope(first, it)) (*n)++;
+    group = *n > 1 ? (smtpmail__item **)smtpmail__alloc(&b->hooks, *n * sizeof *group) : NULL;
+    if (!group) *n = 1, group = one;
+    group[0] = first;
+    for (i = 1, it = first->next; it && i < *n; it = it->next)
+        if (it->held && it->due <= now && smtpmail__same_envelope(first, it)) group[i++] = it;
+    for (i = 0; i < *n; i++) group[i]->attempts++, group[i]->due = (uint64_t)-1; /* busy */
+    return group;
+}
+
+/* With the lock held: what a send's result means for the queue. Items to
+   retry are rescheduled and taken out of group (NULL); the others are
+   unlinked for their report. A link refused for good also unlinks every
+   other queued item into *dead. */
+static void smtpmail__outbox_settle(smtpmail_outbox *b, smtpmail__item **group, size_t n, smtpmail_result r,
+                                    const smtpmail_error *err, smtpmail__item **dead)
+{
+    smtpmail__item *it, *next, **tail = dead;
+    uint64_t now = smtpmail__ticks(&b->hooks);
+    int retry = smtpmail_result_is_temporary(r), link = smtpmail__link_failed(r, err);
+    size_t i;
+    b->last_used = now;
+    if (r == SMTPMAIL_OK) {
+        b->fails = 0;
+        if (b->opt.per_minute) {
+            b->sent_at[b->sent_next] = now;
+            b->sent_next = (b->sent_next + 1) % b->opt.per_minute;
+            if (b->sent_n < b->opt.per_minute) b->sent_n++;
+        }
+    }
+    if (retry && link) { /* the link, not the message: everything waits */
+        b->fails++;
+        b->hold_until = now + smtpmail__backoff(b, b->fails);
+    }
+    for (i = 0; i < n; i++) {
+        it = group[i];
+        if (retry && now - it->born < b->opt.retry_for_ms) {
+            it->due = link ? b->hold_until : now + smtpmail__backoff(b, it->attempts);
+            it->held = 0;
+            group[i] = NULL;
+        } else {
+            smtpmail__unlink_item(b, it);
+        }
+    }
+    if (link && !retry) {
+        /* Refused for good (a 5xx greeting, 535 to AUTH, the certificate,
+           the config): every queued message would get the same answer,
+           one connection each. It gets it now. */
+        for (it = b->head; it; it = next) {
+            next = it->next;
+            if (it->due == (uint64_t)-1) continue; /* another pump's */
+            smtpmail__unlink_item(b, it);
+            it->next = NULL, *tail = it, tail = &it->next;
+        }
+    }
+}
+
+/* The items' ends: the spool file, the report, the memory. */
+static void smtpmail__outbox_finish(smtpmail_outbox *b, smtpmail__item *it, smtpmail_result r,
+                                    const smtpmail_error *err, size_t digest_of)
+{
+    smtpmail__spool_done(b, it, r == SMTPMAIL_OK);
+    smtpmail__report(b, it, r, err, digest_of);
+    smtpmail__item_free(b, it);
+}
+
 /* The scheduler. With the lock held: picks what is due; without it:
    connects and sends; with it again: settles. Returns ms to the next
    thing to do. */
 static uint32_t smtpmail__outbox_step(smtpmail_outbox *b)
 {
-    smtpmail__item *it, *first = NULL, **group = NULL, *dead = NULL, **dead_tail = &dead, *next;
-    size_t n = 0, i, in_window = 0;
-    int link;
-    uint64_t now, wait = 60000, oldest = 0;
+    smtpmail__item **group, *one[1], *dead = NULL, *it;
+    size_t n = 0, i;
+    uint64_t now, wait = 60000;
     smtpmail_error err;
-    smtpmail_result r;
+    smtpmail_result r = SMTPMAIL_OK;
 
     smtpmail__lock(b);
     now = smtpmail__ticks(&b->hooks);
-    if (b->opt.per_minute) {
-        for (i = 0; i < b->sent_n; i++)
-            if (now - b->sent_at[i] < 60000u) {
-                in_window++;
-                if (!oldest || b->sent_at[i] < oldest) oldest = b->sent_at[i];
-            }
-    }
-    for (it = b->head; it; it = it->next) {
-        if (it->due > now) {
-            if (it->due - now < wait) wait = it->due - now;
-            continue;
-        }
-        if (b->opt.per_minute && in_window >= b->opt.per_minute) {
-            it->held = 1;
-            continue;
-        }
-        if (!first) first = it;
-    }
-    if (b->hold_until > now && (first || b->head)) {
-        if (b->hold_until - now < wait) wait = b->hold_until - now;
-        first = NULL;
-    }
-    if (b->opt.per_minute && in_window >= b->opt.per_minute && oldest + 60000u - now < wait)
-        wait = oldest + 60000u - now;
-    if (!first) {
+    if (!(group = smtpmail__outbox_pick(b, now, &n, &wait, one))) {
         /* Nothing to send: hang up a session idle for too long. */
         smtpmail_session *idle = NULL;
         if (b->session && now - b->last_used >= b->opt.idle_close_ms) idle = b->session, b->session = NULL;
@@ -5654,78 +5753,23 @@ static uint32_t smtpmail__outbox_step(smtpmail_outbox *b)
         if (idle) smtpmail_session_close(idle);
         return (uint32_t)wait;
     }
-    /* The group: the first due item, and when it was held back by the
-       limit, every held item with the same envelope (a digest). */
-    n = 1;
-    if (first->held)
-        for (it = first->next; it; it = it->next)
-            if (it->held && it->due <= now && smtpmail__same_envelope(first, it)) n++;
-    group = (smtpmail__item **)smtpmail__alloc(&b->hooks, n * sizeof *group);
-    if (!group) n = 1, group = &first;
-    else {
-        group[0] = first;
-        for (i = 1, it = first->next; it && i < n; it = it->next)
-            if (it->held && it->due <= now && smtpmail__same_envelope(first, it)) group[i++] = it;
-    }
-    for (i = 0; i < n; i++) group[i]->attempts++, group[i]->due = (uint64_t)-1; /* busy */
     smtpmail__unlock(b);
 
     /* The network, unlocked: enqueue never waits for it. */
     memset(&err, 0, sizeof err);
-    r = SMTPMAIL_OK;
-    if (!b->session) r = smtpmail__open(&b->cfg, first->from, &b->session, &err);
-    if (r == SMTPMAIL_OK) r = n > 1 ? smtpmail__send_digest(b, group, n, &err) : smtpmail__send_item(b, first, &err);
+    if (!b->session) r = smtpmail__open(&b->cfg, group[0]->from, &b->session, &err);
+    if (r == SMTPMAIL_OK) r = n > 1 ? smtpmail__send_digest(b, group, n, &err) : smtpmail__send_item(b, group[0], &err);
 
     smtpmail__lock(b);
-    now = smtpmail__ticks(&b->hooks);
-    b->last_used = now;
-    if (b->opt.per_minute && r == SMTPMAIL_OK) {
-        b->sent_at[b->sent_next] = now;
-        b->sent_next = (b->sent_next + 1) % b->opt.per_minute;
-        if (b->sent_n < b->opt.per_minute) b->sent_n++;
-    }
-    if (r == SMTPMAIL_OK) b->fails = 0;
-    link = r != SMTPMAIL_OK && err.stage >= SMTPMAIL_STAGE_CONFIG && err.stage <= SMTPMAIL_STAGE_AUTH;
-    if (smtpmail_result_is_temporary(r) && err.stage <= SMTPMAIL_STAGE_AUTH) {
-        /* The link, not the message: everything waits. */
-        b->fails++;
-        b->hold_until = now + smtpmail__backoff(b, b->fails);
-    }
-    for (i = 0; i < n; i++) {
-        it = group[i];
-        if (smtpmail_result_is_temporary(r) && now - it->born < b->opt.retry_for_ms) {
-            it->due = err.stage <= SMTPMAIL_STAGE_AUTH ? b->hold_until : now + smtpmail__backoff(b, it->attempts);
-            it->held = 0;
-            group[i] = NULL;
-        } else {
-            smtpmail__unlink_item(b, it);
-        }
-    }
-    if (link && !smtpmail_result_is_temporary(r)) {
-        /* The link itself was refused for good (a 5xx greeting, 535 to
-           AUTH, the certificate, the config): every queued message would
-           get the same answer, one connection each. It gets it now. */
-        for (it = b->head; it; it = next) {
-            next = it->next;
-            if (it->due == (uint64_t)-1) continue; /* another pump's */
-            smtpmail__unlink_item(b, it);
-            it->next = NULL, *dead_tail = it, dead_tail = &it->next;
-        }
-    }
+    smtpmail__outbox_settle(b, group, n, r, &err, &dead);
     smtpmail__unlock(b);
-    for (i = 0; i < n; i++) {
-        if (!(it = group[i])) continue;
-        smtpmail__spool_done(b, it, r == SMTPMAIL_OK);
-        smtpmail__report(b, it, r, &err, n);
-        smtpmail__item_free(b, it);
-    }
+    for (i = 0; i < n; i++)
+        if (group[i]) smtpmail__outbox_finish(b, group[i], r, &err, n);
     while ((it = dead) != NULL) {
         dead = it->next;
-        smtpmail__spool_done(b, it, 0);
-        smtpmail__report(b, it, r, &err, 1);
-        smtpmail__item_free(b, it);
+        smtpmail__outbox_finish(b, it, r, &err, 1);
     }
-    if (group != &first) smtpmail__free(&b->hooks, group);
+    if (group != one) smtpmail__free(&b->hooks, group);
     return 0;
 }
 
