@@ -826,9 +826,6 @@ SMTPMAIL_API smtpmail_result smtpmail_header_encode(const char *name,
 #  include <mbedtls/sha256.h>
 #  include <mbedtls/ssl.h>
 #  include <mbedtls/x509_crt.h>
-#  if MBEDTLS_VERSION_NUMBER >= 0x03000000 && defined(MBEDTLS_PSA_CRYPTO_C)
-#    include <psa/crypto.h>
-#  endif
 #endif
 #if defined(_WIN32)
 /* RtlGenRandom: exported as SystemFunction036 by advapi32 since XP. */
@@ -839,27 +836,6 @@ BOOLEAN NTAPI SystemFunction036(PVOID buf, ULONG len);
 #  if defined(_MSC_VER)
 #    pragma comment(lib, "advapi32")
 #  endif
-#endif
-
-#ifndef SMTPMAIL_NO_STDIO
-/* The caller's file names are UTF-8, as every string here; Windows' fopen
-   would read them in the ANSI code page (and 成交.csv would not open). */
-static FILE *smtpmail__fopen(const char *path, const char *mode)
-{
-#if defined(_WIN32)
-    wchar_t wpath[1024], wmode[8];
-    size_t i;
-    if (MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, path, -1, wpath, 1024) == 0) {
-        errno = GetLastError() == ERROR_INSUFFICIENT_BUFFER ? ENAMETOOLONG : EINVAL;
-        return NULL;
-    }
-    for (i = 0; mode[i] && i < 7; i++) wmode[i] = (wchar_t)mode[i];
-    wmode[i] = 0;
-    return _wfopen(wpath, wmode);
-#else
-    return fopen(path, mode);
-#endif
-}
 #endif
 
 static void *smtpmail__alloc(const smtpmail_hooks *h, size_t size)
@@ -932,6 +908,231 @@ static void smtpmail__random(const smtpmail_hooks *h, unsigned char *buf, size_t
     }
     smtpmail__weak_random(buf, len);
 }
+
+#ifndef SMTPMAIL_NO_STDIO
+#if defined(_WIN32)
+/* The caller's file names are UTF-8, as every string here; Windows' ANSI
+   calls would read them in the code page (and 成交.csv would not open). */
+static int smtpmail__widen(const char *path, wchar_t *w, int cap)
+{
+    if (MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, path, -1, w, cap) != 0) return 0;
+    errno = GetLastError() == ERROR_INSUFFICIENT_BUFFER ? ENAMETOOLONG : EINVAL;
+    return -1;
+}
+#endif
+
+static FILE *smtpmail__fopen(const char *path, const char *mode)
+{
+#if defined(_WIN32)
+    wchar_t wpath[1024], wmode[8];
+    size_t i;
+    if (smtpmail__widen(path, wpath, 1024) != 0) return NULL;
+    for (i = 0; mode[i] && i < 7; i++) wmode[i] = (wchar_t)mode[i];
+    wmode[i] = 0;
+    return _wfopen(wpath, wmode);
+#else
+    return fopen(path, mode);
+#endif
+}
+#endif /* SMTPMAIL_NO_STDIO */
+
+/* Monotonic milliseconds for deadlines (hooks->ticks_ms when set). */
+static uint64_t smtpmail__ticks(const smtpmail_hooks *h)
+{
+    if (h && h->ticks_ms) return h->ticks_ms(h->user_data);
+#if defined(_WIN32)
+    return (uint64_t)GetTickCount64();
+#elif !defined(SMTPMAIL_NO_SOCKETS)
+    {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+    }
+#else
+    return (uint64_t)time(NULL) * 1000u;
+#endif
+}
+
+/* A system error code (errno; on Windows a Winsock error) in words. */
+static void smtpmail__sys_strerror(int code, char *buf, size_t cap)
+{
+#if defined(_WIN32)
+    snprintf(buf, cap, "Winsock error %d", code);
+#else
+    snprintf(buf, cap, "%s", strerror(code));
+#endif
+}
+
+#ifdef SMTPMAIL_OUTBOX
+/* Threads (the outbox's worker): a lock with a condition whose timed wait
+   runs on a monotonic clock, and a thread running fn(arg). */
+#  if defined(_WIN32)
+typedef struct smtpmail__sync {
+    CRITICAL_SECTION mu;
+    CONDITION_VARIABLE cv;
+} smtpmail__sync;
+#    define SMTPMAIL__LOCK(y) EnterCriticalSection(&(y)->mu)
+#    define SMTPMAIL__UNLOCK(y) LeaveCriticalSection(&(y)->mu)
+#    define SMTPMAIL__WAKE_ALL(y) WakeAllConditionVariable(&(y)->cv)
+static void smtpmail__sync_init(smtpmail__sync *y)
+{
+    InitializeCriticalSection(&y->mu);
+    InitializeConditionVariable(&y->cv);
+}
+static void smtpmail__sync_free(smtpmail__sync *y) { DeleteCriticalSection(&y->mu); }
+static void smtpmail__sync_wait(smtpmail__sync *y, uint32_t ms) { (void)SleepConditionVariableCS(&y->cv, &y->mu, ms); }
+#  else
+typedef struct smtpmail__sync {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+} smtpmail__sync;
+#    define SMTPMAIL__LOCK(y) (void)pthread_mutex_lock(&(y)->mu)
+#    define SMTPMAIL__UNLOCK(y) (void)pthread_mutex_unlock(&(y)->mu)
+#    define SMTPMAIL__WAKE_ALL(y) (void)pthread_cond_broadcast(&(y)->cv)
+static void smtpmail__sync_init(smtpmail__sync *y)
+{
+    pthread_condattr_t ca;
+    (void)pthread_mutex_init(&y->mu, NULL);
+    (void)pthread_condattr_init(&ca);
+    (void)pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* the clock of sync_wait */
+    (void)pthread_cond_init(&y->cv, &ca);
+    (void)pthread_condattr_destroy(&ca);
+}
+static void smtpmail__sync_free(smtpmail__sync *y)
+{
+    (void)pthread_cond_destroy(&y->cv);
+    (void)pthread_mutex_destroy(&y->mu);
+}
+static void smtpmail__sync_wait(smtpmail__sync *y, uint32_t ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_sec += (time_t)(ms / 1000u);
+    ts.tv_nsec += (long)(ms % 1000u) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) ts.tv_sec++, ts.tv_nsec -= 1000000000L;
+    (void)pthread_cond_timedwait(&y->cv, &y->mu, &ts);
+}
+#  endif
+
+typedef struct smtpmail__thread {
+    void (*fn)(void *arg);
+    void *arg;
+#  if defined(_WIN32)
+    HANDLE handle;
+#  else
+    pthread_t handle;
+#  endif
+} smtpmail__thread;
+
+#  if defined(_WIN32)
+static DWORD WINAPI smtpmail__thread_main(LPVOID t)
+{
+    ((smtpmail__thread *)t)->fn(((smtpmail__thread *)t)->arg);
+    return 0;
+}
+static int smtpmail__thread_start(smtpmail__thread *t)
+{
+    t->handle = CreateThread(NULL, 0, smtpmail__thread_main, t, 0, NULL);
+    return t->handle ? 0 : -1;
+}
+static void smtpmail__thread_join(smtpmail__thread *t)
+{
+    WaitForSingleObject(t->handle, INFINITE);
+    CloseHandle(t->handle);
+}
+#  else
+static void *smtpmail__thread_main(void *t)
+{
+    ((smtpmail__thread *)t)->fn(((smtpmail__thread *)t)->arg);
+    return NULL;
+}
+static int smtpmail__thread_start(smtpmail__thread *t)
+{
+    return pthread_create(&t->handle, NULL, smtpmail__thread_main, t) == 0 ? 0 : -1;
+}
+static void smtpmail__thread_join(smtpmail__thread *t) { (void)pthread_join(t->handle, NULL); }
+#  endif
+
+/* Files (the outbox's spool), by UTF-8 name. */
+
+/* The file's bytes are on disk. */
+static int smtpmail__file_sync(FILE *f)
+{
+    if (fflush(f) != 0) return -1;
+#  if defined(_WIN32)
+    return FlushFileBuffers((HANDLE)_get_osfhandle(_fileno(f))) ? 0 : -1;
+#  else
+    return fsync(fileno(f));
+#  endif
+}
+
+/* The directory's entries (a rename, a removal) are on disk. NTFS
+   journals them; POSIX needs the directory itself synced. */
+static void smtpmail__dir_sync(const char *dir)
+{
+#  if !defined(_WIN32)
+    int fd = open(dir, O_RDONLY);
+    if (fd >= 0) (void)fsync(fd), (void)close(fd);
+#  else
+    SMTPMAIL__UNUSED(dir);
+#  endif
+}
+
+/* rename() that replaces the target on every system. */
+static int smtpmail__rename(const char *from, const char *to)
+{
+#  if defined(_WIN32)
+    wchar_t wf[1024], wt[1024];
+    if (smtpmail__widen(from, wf, 1024) != 0 || smtpmail__widen(to, wt, 1024) != 0) return -1;
+    return MoveFileExW(wf, wt, MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH) ? 0 : -1;
+#  else
+    return rename(from, to);
+#  endif
+}
+
+static int smtpmail__remove(const char *path)
+{
+#  if defined(_WIN32)
+    wchar_t w[1024];
+    return smtpmail__widen(path, w, 1024) == 0 && _wremove(w) == 0 ? 0 : -1;
+#  else
+    return remove(path);
+#  endif
+}
+
+/* Calls each(name, user) for every entry of dir until it returns non-0.
+   0, or -1 when the directory cannot be read (errno set). */
+static int smtpmail__dir_each(const char *dir, int (*each)(const char *name, void *user), void *user)
+{
+#  if defined(_WIN32)
+    WIN32_FIND_DATAW fd;
+    HANDLE h;
+    wchar_t pattern[1024];
+    char name[MAX_PATH * 3];
+    size_t n = strlen(dir);
+    if (n + 3 > sizeof name || smtpmail__widen(dir, pattern, 1020) != 0) return -1;
+    wcscat(pattern, L"\\*");
+    if ((h = FindFirstFileW(pattern, &fd)) == INVALID_HANDLE_VALUE) {
+        errno = ENOENT;
+        return -1;
+    }
+    do {
+        if (WideCharToMultiByte(CP_UTF8, 0, fd.cFileName, -1, name, (int)sizeof name, NULL, NULL) == 0) continue;
+        if (each(name, user) != 0) break;
+    } while (FindNextFileW(h, &fd));
+    FindClose(h);
+    return 0;
+#  else
+    struct dirent *de;
+    DIR *d = opendir(dir);
+    if (!d) return -1;
+    while ((de = readdir(d)) != NULL)
+        if (each(de->d_name, user) != 0) break;
+    closedir(d);
+    return 0;
+#  endif
+}
+#endif /* SMTPMAIL_OUTBOX */
 
 /* >>util ------------------------------------------------------------------ */
 
@@ -2456,23 +2657,6 @@ static smtpmail_result smtpmail__render(const smtpmail_message *m, const smtpmai
 
 /* >>sockets --------------------------------------------------------------- */
 
-/* Monotonic milliseconds for deadlines. */
-static uint64_t smtpmail__ticks(const smtpmail_hooks *h)
-{
-    if (h && h->ticks_ms) return h->ticks_ms(h->user_data);
-#if defined(_WIN32)
-    return (uint64_t)GetTickCount64();
-#elif !defined(SMTPMAIL_NO_SOCKETS)
-    {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-    }
-#else
-    return (uint64_t)time(NULL) * 1000u;
-#endif
-}
-
 #ifndef SMTPMAIL_NO_SOCKETS
 
 #if defined(_WIN32)
@@ -2643,6 +2827,16 @@ static int smtpmail__tcp_open(void **conn, const char *host, uint16_t port, uint
     WSACleanup();
 #endif
     return result;
+}
+
+/* The resolver's error code (getaddrinfo's) in words. */
+static void smtpmail__resolve_strerror(int code, char *buf, size_t cap)
+{
+#if defined(_WIN32)
+    snprintf(buf, cap, "Winsock error %d", code);
+#else
+    snprintf(buf, cap, "%s", gai_strerror(code));
+#endif
 }
 
 static int smtpmail__tcp_connect(void **conn, const char *host, uint16_t port,
@@ -2834,6 +3028,7 @@ static int smtpmail__raw_read(smtpmail__chan *ch, unsigned char *buf, size_t cap
 #  define SMTPMAIL__PK_CONST
 #endif
 #if defined(MBEDTLS_PSA_CRYPTO_C) && MBEDTLS_VERSION_NUMBER >= 0x03000000
+#  include <psa/crypto.h>
 #  define smtpmail__psa_init() (psa_crypto_init() == PSA_SUCCESS ? 0 : -1)
 #else
 #  define smtpmail__psa_init() 0
@@ -3748,6 +3943,34 @@ static smtpmail_result smtpmail__auth(smtpmail_session *s, smtpmail_error *err)
     return SMTPMAIL_OK;
 }
 
+/* Why the transport did not connect, in words: c is its result, sys the
+   resolver's or the system's error code (0: none known). */
+static smtpmail_result smtpmail__connect_failed(smtpmail_session *s, int c, int sys, uint32_t limit,
+                                                smtpmail_error *err)
+{
+    char why[160];
+    smtpmail_result r;
+    why[0] = '\0';
+    if (c == SMTPMAIL_ERR_RESOLVE) {
+#ifndef SMTPMAIL_NO_SOCKETS
+        if (sys) smtpmail__resolve_strerror(sys, why, sizeof why);
+#endif
+        r = smtpmail__fail_stage(err, SMTPMAIL_ERR_RESOLVE, SMTPMAIL_STAGE_RESOLVE, "cannot resolve \"%.100s\"%s%s",
+                                 s->host, why[0] ? ": " : "", why);
+    } else if (c == SMTPMAIL_ERR_TIMEOUT) {
+        r = smtpmail__fail_stage(err, SMTPMAIL_ERR_TIMEOUT, SMTPMAIL_STAGE_CONNECT,
+                                 "no answer from %.100s port %u within %lu ms", s->host, (unsigned)s->port,
+                                 (unsigned long)limit);
+    } else {
+        if (sys) smtpmail__sys_strerror(sys, why, sizeof why);
+        r = smtpmail__fail_stage(err, c < 0 ? (smtpmail_result)c : SMTPMAIL_ERR_CONNECT, SMTPMAIL_STAGE_CONNECT,
+                                 "cannot connect to %.100s port %u%s%s", s->host, (unsigned)s->port,
+                                 why[0] ? ": " : "", why);
+    }
+    if (err) err->sys_error = sys;
+    return r;
+}
+
 /* Connects and brings the session to "ready to send": TCP, TLS (implicit
    or STARTTLS), greeting, EHLO, AUTH. */
 static smtpmail_result smtpmail__connect_steps(smtpmail_session *s, smtpmail_error *err)
@@ -3774,33 +3997,7 @@ static smtpmail_result smtpmail__connect_steps(smtpmail_session *s, smtpmail_err
     else
 #endif
         c = s->ch.tr.connect(&s->ch.conn, s->host, s->port, limit, s->ch.tr.user_data);
-    if (c != 0) {
-        if (c == SMTPMAIL_ERR_RESOLVE) {
-#if !defined(SMTPMAIL_NO_SOCKETS) && !defined(_WIN32)
-            r = smtpmail__fail_stage(err, SMTPMAIL_ERR_RESOLVE, SMTPMAIL_STAGE_RESOLVE, "cannot resolve \"%.100s\"%s%s",
-                                s->host, sys ? ": " : "", sys ? gai_strerror(sys) : "");
-#else
-            r = smtpmail__fail_stage(err, SMTPMAIL_ERR_RESOLVE, SMTPMAIL_STAGE_RESOLVE, "cannot resolve \"%.100s\"",
-                                s->host);
-#endif
-        } else if (c == SMTPMAIL_ERR_TIMEOUT) {
-            r = smtpmail__fail_stage(err, SMTPMAIL_ERR_TIMEOUT, SMTPMAIL_STAGE_CONNECT,
-                                "no answer from %.100s port %u within %lu ms", s->host, (unsigned)s->port,
-                                (unsigned long)limit);
-        } else {
-#if defined(_WIN32)
-            char why[32];
-            snprintf(why, sizeof why, "Winsock error %d", sys);
-#else
-            const char *why = sys ? strerror(sys) : "";
-#endif
-            r = smtpmail__fail_stage(err, c < 0 ? (smtpmail_result)c : SMTPMAIL_ERR_CONNECT, SMTPMAIL_STAGE_CONNECT,
-                                "cannot connect to %.100s port %u%s%s", s->host, (unsigned)s->port,
-                                sys ? ": " : "", sys ? why : "");
-        }
-        if (err) err->sys_error = sys;
-        return r;
-    }
+    if (c != 0) return smtpmail__connect_failed(s, c, sys, limit, err);
     s->ch.open = 1;
 #ifndef SMTPMAIL_NO_TLS
     if (s->mode == SMTPMAIL_TLS_IMPLICIT) {
@@ -5053,36 +5250,9 @@ struct smtpmail_outbox {
     unsigned long gen;          /* bumped by enqueue: work may be there */
     int closing, thread_on;
     uint64_t flush_until;
-#if defined(_WIN32)
-    CRITICAL_SECTION mu;
-    CONDITION_VARIABLE cv;
-    HANDLE thread;
-#else
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    pthread_t thread;
-#endif
+    smtpmail__sync sync;        /* the queue's lock; wakes the worker, and close */
+    smtpmail__thread thread;
 };
-
-#if defined(_WIN32)
-#  define smtpmail__lock(b) EnterCriticalSection(&(b)->mu)
-#  define smtpmail__unlock(b) LeaveCriticalSection(&(b)->mu)
-#  define smtpmail__signal(b) WakeAllConditionVariable(&(b)->cv) /* the worker, and close */
-static void smtpmail__wait(smtpmail_outbox *b, uint32_t ms) { SleepConditionVariableCS(&b->cv, &b->mu, ms); }
-#else
-#  define smtpmail__lock(b) (void)pthread_mutex_lock(&(b)->mu)
-#  define smtpmail__unlock(b) (void)pthread_mutex_unlock(&(b)->mu)
-#  define smtpmail__signal(b) (void)pthread_cond_broadcast(&(b)->cv) /* the worker, and close */
-static void smtpmail__wait(smtpmail_outbox *b, uint32_t ms)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts); /* the condition's clock (see open) */
-    ts.tv_sec += (time_t)(ms / 1000u);
-    ts.tv_nsec += (long)(ms % 1000u) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) ts.tv_sec++, ts.tv_nsec -= 1000000000L;
-    (void)pthread_cond_timedwait(&b->cv, &b->mu, &ts);
-}
-#endif
 
 /* A growing byte buffer with a limit, for records. */
 typedef struct smtpmail__grow {
@@ -5227,36 +5397,6 @@ static char *smtpmail__spool_path(smtpmail_outbox *b, unsigned long long id, con
     return p;
 }
 
-/* The file's bytes and its name are on disk before this returns. */
-static int smtpmail__spool_sync(FILE *f)
-{
-    if (fflush(f) != 0) return -1;
-#if defined(_WIN32)
-    return FlushFileBuffers((HANDLE)_get_osfhandle(_fileno(f))) ? 0 : -1;
-#else
-    return fsync(fileno(f));
-#endif
-}
-
-static void smtpmail__spool_dir_sync(smtpmail_outbox *b)
-{
-#if !defined(_WIN32)
-    int fd = open(b->spool, O_RDONLY);
-    if (fd >= 0) (void)fsync(fd), (void)close(fd);
-#else
-    SMTPMAIL__UNUSED(b);
-#endif
-}
-
-static int smtpmail__spool_rename(const char *from, const char *to)
-{
-#if defined(_WIN32)
-    return MoveFileExA(from, to, MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH) ? 0 : -1;
-#else
-    return rename(from, to);
-#endif
-}
-
 /* Write, fsync, rename: the .msg file exists whole or not at all. */
 static smtpmail_result smtpmail__spool_write(smtpmail_outbox *b, smtpmail__item *it, const smtpmail_message *m,
                                              smtpmail_error *err)
@@ -5283,16 +5423,16 @@ static smtpmail_result smtpmail__spool_write(smtpmail_outbox *b, smtpmail__item 
         bad = r != SMTPMAIL_OK || (end = ftell(f)) < 0;
         if (!bad) it->raw_len = (size_t)end - it->raw_off;
     }
-    if (!bad && smtpmail__spool_sync(f) != 0) bad = 1;
+    if (!bad && smtpmail__file_sync(f) != 0) bad = 1;
     if (fclose(f) != 0) bad = 1;
-    if (!bad && smtpmail__spool_rename(tmp, it->path) != 0) bad = 1;
+    if (!bad && smtpmail__rename(tmp, it->path) != 0) bad = 1;
     if (bad) {
         if (r == SMTPMAIL_OK || r == SMTPMAIL_ERR_WRITE)
             r = smtpmail__fail(err, SMTPMAIL_ERR_SPOOL, SMTPMAIL_STAGE_NONE, "outbox.spool_dir", "cannot write %s: %s", tmp,
                                strerror(errno));
-        (void)remove(tmp);
+        (void)smtpmail__remove(tmp);
     } else {
-        smtpmail__spool_dir_sync(b);
+        smtpmail__dir_sync(b->spool);
     }
     smtpmail__free(&b->hooks, tmp);
     return r;
@@ -5337,92 +5477,77 @@ static void smtpmail__queue_push(smtpmail_outbox *b, smtpmail__item *it)
     b->tail = it;
 }
 
+/* The spool directory's names, as smtpmail__spool_scan collects them. */
+typedef struct smtpmail__scan {
+    smtpmail_outbox *b;
+    char **names;               /* NNNNNNNNNNNNNNNN.msg */
+    size_t n, cap;
+    int no_memory;
+} smtpmail__scan;
+
+static int smtpmail__spool_entry(const char *name, void *user)
+{
+    smtpmail__scan *sc = (smtpmail__scan *)user;
+    smtpmail_outbox *b = sc->b;
+    unsigned long long seen;
+    if (strlen(name) < 20 || strspn(name, "0123456789abcdef") != 16 || name[16] != '.') return 0;
+    /* Every name in use, .failed included: a new message must never take
+       an old one's name (its .failed would be replaced). */
+    seen = strtoull(name, NULL, 16);
+    if (seen >= b->next_id) b->next_id = seen + 1;
+    if (strlen(name) != 20) return 0;
+    if (strcmp(name + 16, ".tmp") == 0) { /* a write a crash interrupted */
+        char *p = smtpmail__spool_path(b, seen, "tmp");
+        if (p) (void)smtpmail__remove(p);
+        smtpmail__free(&b->hooks, p);
+        return 0;
+    }
+    if (strcmp(name + 16, ".msg") != 0) return 0;
+    if (sc->n == sc->cap) {
+        char **more = (char **)smtpmail__alloc(&b->hooks, (sc->cap ? sc->cap * 2 : 16) * sizeof *more);
+        if (!more) return sc->no_memory = 1;
+        if (sc->n) memcpy(more, sc->names, sc->n * sizeof *more);
+        smtpmail__free(&b->hooks, sc->names);
+        sc->names = more;
+        sc->cap = sc->cap ? sc->cap * 2 : 16;
+    }
+    if (!(sc->names[sc->n] = smtpmail__strdup(&b->hooks, name))) return sc->no_memory = 1;
+    sc->n++;
+    return 0;
+}
+
 /* What a crash or an earlier close left in the spool, oldest first (the
    names are the ids, fixed-width hex, so name order is queue order). */
 static smtpmail_result smtpmail__spool_scan(smtpmail_outbox *b, smtpmail_error *err)
 {
-    char **names = NULL, *name;
-    size_t n = 0, cap = 0, i, j;
-    unsigned long long seen;
-    smtpmail_result r = SMTPMAIL_OK;
-#if defined(_WIN32)
-    WIN32_FIND_DATAA fd;
-    HANDLE h;
-    char *pattern = smtpmail__spool_path(b, 0, "*");
-    if (!pattern) return smtpmail__fail(err, SMTPMAIL_ERR_NO_MEMORY, SMTPMAIL_STAGE_NONE, "", "out of memory");
-    memcpy(pattern + strlen(b->spool) + 1, "*", 2);
-    h = FindFirstFileA(pattern, &fd);
-    smtpmail__free(&b->hooks, pattern);
-    if (h == INVALID_HANDLE_VALUE)
-        return smtpmail__fail(err, SMTPMAIL_ERR_SPOOL, SMTPMAIL_STAGE_NONE, "outbox.spool_dir", "cannot read the directory %s",
-                              b->spool);
-    do {
-        name = fd.cFileName;
-#else
-    struct dirent *de;
-    DIR *d = opendir(b->spool);
-    if (!d)
-        return smtpmail__fail(err, SMTPMAIL_ERR_SPOOL, SMTPMAIL_STAGE_NONE, "outbox.spool_dir", "cannot read the directory %s: %s",
-                              b->spool, strerror(errno));
-    while ((de = readdir(d)) != NULL) {
-        name = de->d_name;
-#endif
-        if (strlen(name) < 20 || strspn(name, "0123456789abcdef") != 16 || name[16] != '.') continue;
-        /* Every name in use, .failed included: a new message must never
-           take an old one's name (its .failed would be replaced). */
-        seen = strtoull(name, NULL, 16);
-        if (seen >= b->next_id) b->next_id = seen + 1;
-        if (strlen(name) != 20) continue;
-        if (strcmp(name + 16, ".tmp") == 0) { /* a write a crash interrupted */
-            char *p = smtpmail__spool_path(b, strtoull(name, NULL, 16), "tmp");
-            if (p) (void)remove(p);
-            smtpmail__free(&b->hooks, p);
-            continue;
-        }
-        if (strcmp(name + 16, ".msg") != 0) continue;
-        if (n == cap) {
-            char **more = (char **)smtpmail__alloc(&b->hooks, (cap = cap ? cap * 2 : 16) * sizeof *more);
-            if (!more) {
-                r = SMTPMAIL_ERR_NO_MEMORY;
-                break;
-            }
-            if (n) memcpy(more, names, n * sizeof *more);
-            smtpmail__free(&b->hooks, names);
-            names = more;
-        }
-        if (!(names[n] = smtpmail__strdup(&b->hooks, name))) {
-            r = SMTPMAIL_ERR_NO_MEMORY;
-            break;
-        }
-        n++;
-#if defined(_WIN32)
-    } while (FindNextFileA(h, &fd));
-    FindClose(h);
-#else
-    }
-    closedir(d);
-#endif
-    for (i = 1; i < n; i++) /* insertion sort: spools are short */
-        for (j = i; j > 0 && strcmp(names[j - 1], names[j]) > 0; j--)
-            name = names[j], names[j] = names[j - 1], names[j - 1] = name;
-    for (i = 0; i < n; i++) {
-        smtpmail__item *it = r == SMTPMAIL_OK ? smtpmail__spool_load(b, names[i]) : NULL;
-        unsigned long long id = strtoull(names[i], NULL, 16);
-        if (id >= b->next_id) b->next_id = id + 1;
+    smtpmail__scan sc;
+    size_t i, j;
+    char *name;
+    memset(&sc, 0, sizeof sc);
+    sc.b = b;
+    if (smtpmail__dir_each(b->spool, smtpmail__spool_entry, &sc) != 0)
+        return smtpmail__fail(err, SMTPMAIL_ERR_SPOOL, SMTPMAIL_STAGE_NONE, "outbox.spool_dir",
+                              "cannot read the directory %s: %s", b->spool, strerror(errno));
+    for (i = 1; i < sc.n; i++) /* insertion sort: spools are short */
+        for (j = i; j > 0 && strcmp(sc.names[j - 1], sc.names[j]) > 0; j--)
+            name = sc.names[j], sc.names[j] = sc.names[j - 1], sc.names[j - 1] = name;
+    for (i = 0; i < sc.n; i++) {
+        smtpmail__item *it = sc.no_memory ? NULL : smtpmail__spool_load(b, sc.names[i]);
+        unsigned long long id = strtoull(sc.names[i], NULL, 16);
         if (it) {
             it->born = smtpmail__ticks(&b->hooks);
             smtpmail__queue_push(b, it), b->count++;
-        } else if (r == SMTPMAIL_OK) { /* unreadable: set aside, never lost */
+        } else if (!sc.no_memory) { /* unreadable: set aside, never lost */
             char *from = smtpmail__spool_path(b, id, "msg"), *to = smtpmail__spool_path(b, id, "failed");
-            if (from && to) (void)smtpmail__spool_rename(from, to);
+            if (from && to) (void)smtpmail__rename(from, to);
             smtpmail__free(&b->hooks, from);
             smtpmail__free(&b->hooks, to);
         }
-        smtpmail__free(&b->hooks, names[i]);
+        smtpmail__free(&b->hooks, sc.names[i]);
     }
-    smtpmail__free(&b->hooks, names);
-    if (r == SMTPMAIL_ERR_NO_MEMORY) return smtpmail__fail(err, r, SMTPMAIL_STAGE_NONE, "", "out of memory");
-    return r;
+    smtpmail__free(&b->hooks, sc.names);
+    if (sc.no_memory) return smtpmail__fail(err, SMTPMAIL_ERR_NO_MEMORY, SMTPMAIL_STAGE_NONE, "", "out of memory");
+    return SMTPMAIL_OK;
 }
 
 /* The config, deep: the caller's strings may be gone by the time the
@@ -5579,12 +5704,12 @@ static void smtpmail__spool_done(smtpmail_outbox *b, smtpmail__item *it, int sen
     char *to;
     if (!it->path) return;
     if (sent) {
-        (void)remove(it->path);
+        (void)smtpmail__remove(it->path);
     } else if ((to = smtpmail__spool_path(b, it->id, "failed")) != NULL) {
-        (void)smtpmail__spool_rename(it->path, to);
+        (void)smtpmail__rename(it->path, to);
         smtpmail__free(&b->hooks, to);
     }
-    smtpmail__spool_dir_sync(b);
+    smtpmail__dir_sync(b->spool);
 }
 
 static void smtpmail__unlink_item(smtpmail_outbox *b, smtpmail__item *it)
@@ -5741,7 +5866,7 @@ static uint32_t smtpmail__outbox_step(smtpmail_outbox *b)
     smtpmail_error err;
     smtpmail_result r = SMTPMAIL_OK;
 
-    smtpmail__lock(b);
+    SMTPMAIL__LOCK(&b->sync);
     now = smtpmail__ticks(&b->hooks);
     if (!(group = smtpmail__outbox_pick(b, now, &n, &wait, one))) {
         /* Nothing to send: hang up a session idle for too long. */
@@ -5749,20 +5874,20 @@ static uint32_t smtpmail__outbox_step(smtpmail_outbox *b)
         if (b->session && now - b->last_used >= b->opt.idle_close_ms) idle = b->session, b->session = NULL;
         else if (b->session && b->last_used + b->opt.idle_close_ms - now < wait)
             wait = b->last_used + b->opt.idle_close_ms - now;
-        smtpmail__unlock(b);
+        SMTPMAIL__UNLOCK(&b->sync);
         if (idle) smtpmail_session_close(idle);
         return (uint32_t)wait;
     }
-    smtpmail__unlock(b);
+    SMTPMAIL__UNLOCK(&b->sync);
 
     /* The network, unlocked: enqueue never waits for it. */
     memset(&err, 0, sizeof err);
     if (!b->session) r = smtpmail__open(&b->cfg, group[0]->from, &b->session, &err);
     if (r == SMTPMAIL_OK) r = n > 1 ? smtpmail__send_digest(b, group, n, &err) : smtpmail__send_item(b, group[0], &err);
 
-    smtpmail__lock(b);
+    SMTPMAIL__LOCK(&b->sync);
     smtpmail__outbox_settle(b, group, n, r, &err, &dead);
-    smtpmail__unlock(b);
+    SMTPMAIL__UNLOCK(&b->sync);
     for (i = 0; i < n; i++)
         if (group[i]) smtpmail__outbox_finish(b, group[i], r, &err, n);
     while ((it = dead) != NULL) {
@@ -5783,46 +5908,32 @@ static void smtpmail__outbox_run(smtpmail_outbox *b)
     /* The lock is held from the check of gen to the wait: an enqueue (or a
        close) either shows in gen or signals a waiting worker, never falls
        between the two. */
-    smtpmail__lock(b);
+    SMTPMAIL__LOCK(&b->sync);
     for (;;) {
         now = smtpmail__ticks(&b->hooks);
         if (b->closing && (!b->head || now >= b->flush_until)) {
-            smtpmail__unlock(b);
+            SMTPMAIL__UNLOCK(&b->sync);
             return;
         }
         if (b->closing && b->flush_until - now < wait) wait = (uint32_t)(b->flush_until - now);
         if (wait > 1000) wait = 1000; /* a hooked clock may run apart from the real one */
-        if (wait > 0) smtpmail__wait(b, wait);
+        if (wait > 0) smtpmail__sync_wait(&b->sync, wait);
         gen = b->gen;
-        smtpmail__unlock(b);
+        SMTPMAIL__UNLOCK(&b->sync);
         wait = smtpmail__outbox_step(b);
-        smtpmail__lock(b);
+        SMTPMAIL__LOCK(&b->sync);
         if (b->gen != gen) wait = 0; /* enqueued while we were busy */
     }
 }
 
-#if defined(_WIN32)
-static DWORD WINAPI smtpmail__outbox_thread(LPVOID arg)
-{
-    smtpmail__outbox_run((smtpmail_outbox *)arg);
-    return 0;
-}
-#else
-static void *smtpmail__outbox_thread(void *arg)
-{
-    smtpmail__outbox_run((smtpmail_outbox *)arg);
-    return NULL;
-}
-#endif
+/* The worker thread's body. */
+static void smtpmail__outbox_thread(void *arg) { smtpmail__outbox_run((smtpmail_outbox *)arg); }
 
 SMTPMAIL_API smtpmail_result smtpmail_outbox_open(const smtpmail_config *cfg, const smtpmail_outbox_options *opt,
                                                   smtpmail_outbox **out, smtpmail_error *err)
 {
     smtpmail_outbox *b;
     smtpmail_result r;
-#if !defined(_WIN32)
-    pthread_condattr_t ca;
-#endif
     if (!out) return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, SMTPMAIL_STAGE_NONE, "out", "out is NULL");
     *out = NULL;
     if (!cfg) return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, SMTPMAIL_STAGE_NONE, "config", "config is NULL");
@@ -5848,21 +5959,9 @@ SMTPMAIL_API smtpmail_result smtpmail_outbox_open(const smtpmail_config *cfg, co
         goto fail;
     }
     if (b->spool && (r = smtpmail__spool_scan(b, err)) != SMTPMAIL_OK) goto fail;
-#if defined(_WIN32)
-    InitializeCriticalSection(&b->mu);
-    InitializeConditionVariable(&b->cv);
-    if (!b->opt.no_thread) {
-        b->thread = CreateThread(NULL, 0, smtpmail__outbox_thread, b, 0, NULL);
-        b->thread_on = b->thread != NULL;
-    }
-#else
-    (void)pthread_mutex_init(&b->mu, NULL);
-    (void)pthread_condattr_init(&ca);
-    (void)pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    (void)pthread_cond_init(&b->cv, &ca);
-    (void)pthread_condattr_destroy(&ca);
-    if (!b->opt.no_thread) b->thread_on = pthread_create(&b->thread, NULL, smtpmail__outbox_thread, b) == 0;
-#endif
+    smtpmail__sync_init(&b->sync);
+    b->thread.fn = smtpmail__outbox_thread, b->thread.arg = b;
+    if (!b->opt.no_thread) b->thread_on = smtpmail__thread_start(&b->thread) == 0;
     if (!b->opt.no_thread && !b->thread_on) {
         smtpmail_outbox_close(b, 0);
         return smtpmail__fail(err, SMTPMAIL_ERR_NO_MEMORY, SMTPMAIL_STAGE_NONE, "", "cannot start the outbox's thread");
@@ -5892,9 +5991,9 @@ SMTPMAIL_API smtpmail_result smtpmail_outbox_enqueue(smtpmail_outbox *b, const s
     if (id) *id = 0;
     if (!b) return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, SMTPMAIL_STAGE_NONE, "outbox", "outbox is NULL");
     if ((r = smtpmail__check(msg, err)) != SMTPMAIL_OK) return r;
-    smtpmail__lock(b);
+    SMTPMAIL__LOCK(&b->sync);
     if (b->count >= b->opt.queue_max || b->closing) {
-        smtpmail__unlock(b);
+        SMTPMAIL__UNLOCK(&b->sync);
         return b->closing ? smtpmail__fail(err, SMTPMAIL_ERR_QUEUE_CLOSED, SMTPMAIL_STAGE_NONE, "outbox", "the outbox is closing")
                           : smtpmail__fail(err, SMTPMAIL_ERR_QUEUE_FULL, SMTPMAIL_STAGE_NONE, "outbox",
                                            "the outbox holds %lu messages (queue_max)",
@@ -5902,7 +6001,7 @@ SMTPMAIL_API smtpmail_result smtpmail_outbox_enqueue(smtpmail_outbox *b, const s
     }
     b->count++; /* the place is taken while the message renders, unlocked */
     b->rendering++;
-    smtpmail__unlock(b);
+    SMTPMAIL__UNLOCK(&b->sync);
 
     memset(&g, 0, sizeof g);
     g.hooks = &b->hooks;
@@ -5915,9 +6014,9 @@ SMTPMAIL_API smtpmail_result smtpmail_outbox_enqueue(smtpmail_outbox *b, const s
     memset(it, 0, sizeof *it);
     it->raw_off = g.len;
     if (b->spool) {
-        smtpmail__lock(b);
+        SMTPMAIL__LOCK(&b->sync);
         it->id = b->next_id++;
-        smtpmail__unlock(b);
+        SMTPMAIL__UNLOCK(&b->sync);
         it->rec = g.p, it->rec_len = g.len, g.p = NULL;
         if ((r = smtpmail__spool_write(b, it, msg, err)) != SMTPMAIL_OK) goto fail;
     } else {
@@ -5939,25 +6038,25 @@ SMTPMAIL_API smtpmail_result smtpmail_outbox_enqueue(smtpmail_outbox *b, const s
         r = smtpmail__fail(err, SMTPMAIL_ERR_INTERNAL, SMTPMAIL_STAGE_NONE, "", "internal error: outbox record (please report)");
         goto fail;
     }
-    smtpmail__lock(b);
+    SMTPMAIL__LOCK(&b->sync);
     if (!it->id) it->id = b->next_id++;
     it->born = smtpmail__ticks(&b->hooks);
     smtpmail__queue_push(b, it);
     b->gen++;
     b->rendering--;
-    smtpmail__signal(b);
-    smtpmail__unlock(b);
+    SMTPMAIL__WAKE_ALL(&b->sync);
+    SMTPMAIL__UNLOCK(&b->sync);
     if (id) *id = it->id;
     return SMTPMAIL_OK;
 fail:
-    if (it && it->path) (void)remove(it->path);
+    if (it && it->path) (void)smtpmail__remove(it->path);
     smtpmail__free(&b->hooks, g.p);
     if (it) smtpmail__item_free(b, it);
-    smtpmail__lock(b);
+    SMTPMAIL__LOCK(&b->sync);
     b->count--;
     b->rendering--;
-    smtpmail__signal(b);
-    smtpmail__unlock(b);
+    SMTPMAIL__WAKE_ALL(&b->sync);
+    SMTPMAIL__UNLOCK(&b->sync);
     return r;
 }
 
@@ -5965,9 +6064,9 @@ SMTPMAIL_API size_t smtpmail_outbox_pending(smtpmail_outbox *b)
 {
     size_t n;
     if (!b) return 0;
-    smtpmail__lock(b);
+    SMTPMAIL__LOCK(&b->sync);
     n = b->count;
-    smtpmail__unlock(b);
+    SMTPMAIL__UNLOCK(&b->sync);
     return n;
 }
 
@@ -5982,21 +6081,16 @@ SMTPMAIL_API size_t smtpmail_outbox_close(smtpmail_outbox *b, uint32_t flush_ms)
     smtpmail_error err;
     size_t left = 0;
     if (!b) return 0;
-    smtpmail__lock(b);
+    SMTPMAIL__LOCK(&b->sync);
     b->closing = 1;
     /* An enqueue under way (rendering, unlocked) still holds b: it ends
        first, and its message is flushed or reported like the others. */
-    while (b->rendering > 0) smtpmail__wait(b, 1000);
+    while (b->rendering > 0) smtpmail__sync_wait(&b->sync, 1000);
     b->flush_until = smtpmail__ticks(&b->hooks) + flush_ms;
-    smtpmail__signal(b);
-    smtpmail__unlock(b);
+    SMTPMAIL__WAKE_ALL(&b->sync);
+    SMTPMAIL__UNLOCK(&b->sync);
     if (b->thread_on) {
-#if defined(_WIN32)
-        WaitForSingleObject(b->thread, INFINITE);
-        CloseHandle(b->thread);
-#else
-        (void)pthread_join(b->thread, NULL);
-#endif
+        smtpmail__thread_join(&b->thread);
     } else if (flush_ms > 0) {
         smtpmail__outbox_run(b); /* no_thread: the flush happens here */
     }
@@ -6010,12 +6104,7 @@ SMTPMAIL_API size_t smtpmail_outbox_close(smtpmail_outbox *b, uint32_t flush_ms)
         if (!it->path) smtpmail__report(b, it, SMTPMAIL_ERR_QUEUE_CLOSED, &err, 1);
         smtpmail__item_free(b, it);
     }
-#if defined(_WIN32)
-    DeleteCriticalSection(&b->mu);
-#else
-    (void)pthread_cond_destroy(&b->cv);
-    (void)pthread_mutex_destroy(&b->mu);
-#endif
+    smtpmail__sync_free(&b->sync);
     smtpmail__wipe(b->cfg_mem, b->cfg_mem_len);
     smtpmail__free(&b->hooks, b->cfg_mem);
     smtpmail__free(&b->hooks, b->spool);
