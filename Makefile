@@ -124,7 +124,7 @@ clean:
 #                                one summary line each; any crash fails
 #   make fuzz-smoke              each target replays its seeds (make test)
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := fuzz_reply fuzz_ehlo fuzz_url fuzz_encoders fuzz_mime fuzz_spool
+FUZZ_TARGETS := fuzz_reply fuzz_ehlo fuzz_url fuzz_encoders fuzz_mime fuzz_spool fuzz_address
 FUZZ_BINS    := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/%)
 FUZZ_FLAGS   := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
                 -fno-omit-frame-pointer

@@ -91,6 +91,8 @@ THE MESSAGE
    (from memory, a file path streamed in chunks, or your own read callback),
    inline images (an attachment with content_id, shown by HTML as
    <img src="cid:ID">), and extra headers. Strings are UTF-8.
+   smtpmail_address_parse fills to/cc/bcc from a list as typed ("Bot
+   <a@x.com>, c@x.com"), in storage you give it; no allocation.
 
    What the builder writes:
    - Date (RFC 5322, from hooks->now; default the system clock in UTC),
@@ -711,6 +713,27 @@ SMTPMAIL_API smtpmail_result smtpmail_header_encode(const char *name,
                                                     const char *value,
                                                     char *dst, size_t cap,
                                                     size_t *dst_len,
+                                                    smtpmail_error *err);
+
+/* Parses an address list as people type it, "Bot <a@x.com>, \"Doe, J.\"
+   <b@x.com>; c@x.com, <d@x.com>", into out[0..cap): each name unquoted
+   (\" and \\ resolved; NULL when none) and address copied, NUL-terminated,
+   into storage (strlen(list) + 1 bytes always suffice; no overlap with
+   list). ',' and ';' separate; blanks around entries and empty entries go
+   (an empty list is OK with *count 0). Every entry must pass the check of
+   smtpmail_message_check. Not supported: groups ("Team: a@x.com;" is
+   refused) and comments ("(...)" stays in a name). An error sets
+   err->field "list" and a message with the byte offset (from 0) and the
+   entry (from 1): "address list: position 17 (entry 2): missing '>'".
+   Too small a cap or storage_cap (once the whole list has passed) gives
+   SMTPMAIL_ERR_BUFFER_TOO_SMALL and *count the entries of the list (out
+   and storage partly written); other errors leave *count 0. out may be
+   NULL when cap is 0, storage when storage_cap is 0 (to count); err may
+   be NULL. */
+SMTPMAIL_API smtpmail_result smtpmail_address_parse(const char *list,
+                                                    smtpmail_address *out, size_t cap,
+                                                    size_t *count,
+                                                    char *storage, size_t storage_cap,
                                                     smtpmail_error *err);
 
 #ifdef __cplusplus
@@ -2077,6 +2100,230 @@ static smtpmail_result smtpmail__check(const smtpmail_message *m, smtpmail_error
         snprintf(f, sizeof f, "message.headers[%lu]", (unsigned long)i);
         if ((r = smtpmail__check_header(err, &m->headers[i], f, 0)) != 0) return r;
     }
+    return SMTPMAIL_OK;
+}
+
+/* >>address --------------------------------------------------------------- */
+
+/* smtpmail_address_parse: an address list as people type or paste it. RFC
+   5322 3.4 address-list, less what a sender never needs: groups, comments
+   and the obs- forms. ';' separates like ',' (Outlook writes lists so).
+   Every entry then goes through smtpmail__check_address, the check of the
+   message itself. */
+
+static int smtpmail__list_blank(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+
+/* "address list: position P (entry E): what", field "list". */
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((format(printf, 5, 6)))
+#endif
+static smtpmail_result smtpmail__list_fail(smtpmail_error *err, smtpmail_result r, size_t pos,
+                                           size_t entry, const char *fmt, ...)
+{
+    if (err) {
+        char text[256];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(text, sizeof text, fmt, ap);
+        va_end(ap);
+        smtpmail__fail(err, r, "list", "address list: position %lu (entry %lu): %s",
+                       (unsigned long)pos, (unsigned long)entry, text);
+    }
+    return r;
+}
+
+/* One element of the list: [start, end) without the blanks around it, the
+   '<' and '>' of an angle-addr, and where the next element may start. */
+typedef struct smtpmail__list_item {
+    size_t start, end, lt, gt, next;
+    int angled;
+} smtpmail__list_item;
+
+/* Finds the element that starts at s[start] (not a blank, not a separator).
+   ',' and ';' end it unless they are inside a quoted-string; a quoted-string
+   runs to its closing '"' (RFC 5322 3.2.4: \x is a quoted-pair). */
+static smtpmail_result smtpmail__list_item_find(const char *s, size_t start, size_t entry,
+                                                smtpmail__list_item *it, smtpmail_error *err)
+{
+    size_t i, quote = 0;
+    int quoted = 0, closed = 0, square = 0;
+    memset(it, 0, sizeof *it);
+    it->start = start;
+    for (i = start;; i++) {
+        char c = s[i];
+        if (quoted) {
+            if (c == '\0')
+                return smtpmail__list_fail(err, SMTPMAIL_ERR_BAD_ADDRESS, quote, entry,
+                                           "unterminated quoted string");
+            if (c == '\\' && s[i + 1] != '\0') i++;
+            else if (c == '"') quoted = 0;
+            continue;
+        }
+        if (c == '\0' || c == ',' || c == ';') break;
+        if (closed) {
+            if (!smtpmail__list_blank(c))
+                return smtpmail__list_fail(err, SMTPMAIL_ERR_BAD_ADDRESS, i, entry,
+                                           "text after '>'");
+        } else if (c == '"') {
+            quoted = 1;
+            quote = i;
+        } else if (c == '<') {
+            if (it->angled)
+                return smtpmail__list_fail(err, SMTPMAIL_ERR_BAD_ADDRESS, i, entry,
+                                           "missing '>' before the second '<'");
+            it->angled = 1;
+            it->lt = i;
+        } else if (c == '>') {
+            if (!it->angled)
+                return smtpmail__list_fail(err, SMTPMAIL_ERR_BAD_ADDRESS, i, entry,
+                                           "'>' without '<'");
+            closed = 1;
+            it->gt = i;
+        } else if (c == '[' || c == ']') {
+            square = c == '['; /* a domain literal may hold ':' (IPv6) */
+        } else if (c == ':' && !it->angled && !square) {
+            /* RFC 5322 3.4 group: "display-name: mailbox-list;". */
+            return smtpmail__list_fail(err, SMTPMAIL_ERR_BAD_ADDRESS, i, entry,
+                                       "group syntax (\"name: addresses;\") is not supported; "
+                                       "a name with ':' needs quotes");
+        }
+    }
+    if (it->angled && !closed)
+        return smtpmail__list_fail(err, SMTPMAIL_ERR_BAD_ADDRESS, i, entry, "missing '>'");
+    it->next = s[i] != '\0' ? i + 1 : i;
+    while (i > start && smtpmail__list_blank(s[i - 1])) i--;
+    it->end = i;
+    return SMTPMAIL_OK;
+}
+
+/* s[from, to) less the blanks at both ends. */
+static void smtpmail__list_trim(const char *s, size_t *from, size_t *to)
+{
+    while (*from < *to && smtpmail__list_blank(s[*from])) (*from)++;
+    while (*to > *from && smtpmail__list_blank(s[*to - 1])) (*to)--;
+}
+
+/* The display name s[from, to) (no blanks at its ends) with its quotes
+   removed and quoted-pairs resolved (RFC 5322 3.2.4), and each run of
+   blanks outside quotes made one space (3.2.2: such a run between tokens
+   means one space), into dst: at most cap - 1 bytes and a NUL. Returns
+   the full length, which may be more. */
+static size_t smtpmail__list_unquote(const char *s, size_t from, size_t to, char *dst, size_t cap)
+{
+    size_t i, n = 0;
+    int quoted = 0;
+    for (i = from; i < to; i++) {
+        char c = s[i];
+        if (c == '"') {
+            quoted = !quoted;
+            continue;
+        }
+        if (quoted && c == '\\' && i + 1 < to) {
+            c = s[++i];
+        } else if (!quoted && smtpmail__list_blank(c)) {
+            if (smtpmail__list_blank(s[i + 1])) continue;
+            c = ' ';
+        }
+        if (n + 1 < cap) dst[n] = c;
+        n++;
+    }
+    dst[n + 1 < cap ? n : cap - 1] = '\0';
+    return n;
+}
+
+static smtpmail_result smtpmail__address_parse(const char *list, smtpmail_address *out,
+                                               size_t cap, size_t *count, char *storage,
+                                               size_t storage_cap, smtpmail_error *err)
+{
+    /* One more byte than the check allows, so that a longer string is
+       refused by the check itself (as too long), whatever storage is. */
+    char name[SMTPMAIL__NAME_MAX + 2], addr[SMTPMAIL__ADDR_MAX + 2];
+    size_t pos = 0, n = 0, used = 0, cap_pos = 0, store_pos = 0, store_entry = 0;
+    int store_full = 0;
+
+    if (count) *count = 0;
+    if (!list || !count || (!out && cap > 0) || (!storage && storage_cap > 0))
+        return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, "list",
+                              "list or count is NULL, or out or storage is NULL with a capacity");
+    for (;;) {
+        smtpmail__list_item it;
+        smtpmail_address a;
+        smtpmail_result r;
+        size_t name_from, name_to, addr_from, addr_to, name_len, addr_len, need;
+
+        while (smtpmail__list_blank(list[pos]) || list[pos] == ',' || list[pos] == ';') pos++;
+        if (list[pos] == '\0') break;
+        if ((r = smtpmail__list_item_find(list, pos, n + 1, &it, err)) != 0) return r;
+        pos = it.next;
+
+        if (it.angled) {
+            name_from = it.start, name_to = it.lt;
+            addr_from = it.lt + 1, addr_to = it.gt;
+            smtpmail__list_trim(list, &name_from, &name_to);
+            smtpmail__list_trim(list, &addr_from, &addr_to);
+            if (addr_from == addr_to)
+                return smtpmail__list_fail(err, SMTPMAIL_ERR_BAD_ADDRESS, it.lt, n + 1,
+                                           "nothing between '<' and '>'");
+        } else {
+            name_from = name_to = it.start;
+            addr_from = it.start, addr_to = it.end;
+        }
+        name_len = smtpmail__list_unquote(list, name_from, name_to, name, sizeof name);
+        addr_len = addr_to - addr_from;
+        memcpy(addr, list + addr_from, addr_len < sizeof addr ? addr_len : sizeof addr - 1);
+        addr[addr_len < sizeof addr ? addr_len : sizeof addr - 1] = '\0';
+        a.name = name_len > 0 ? name : NULL;
+        a.addr = addr;
+        if ((r = smtpmail__check_address(err, &a, "list")) != 0) {
+            if (err) {
+                /* "list.addr is ..." becomes "address list: position P
+                   (entry E): address is ...". */
+                char text[256];
+                size_t flen = strlen(err->field);
+                int is_name = flen >= 5 && strcmp(err->field + flen - 5, ".name") == 0;
+                smtpmail__copy(text, sizeof text,
+                               strncmp(err->message, err->field, flen) == 0 ? err->message + flen
+                                                                            : err->message);
+                smtpmail__list_fail(err, r, is_name ? name_from : addr_from, n + 1, "%s%s",
+                                    is_name ? "display name" : "address", text);
+            }
+            return r;
+        }
+
+        /* Too small a cap or storage: go on counting, write no more. */
+        need = (name_len > 0 ? name_len + 1 : 0) + addr_len + 1;
+        if (n == cap) cap_pos = it.start;
+        if (n < cap && !store_full && storage_cap - used < need) {
+            store_full = 1;
+            store_pos = it.start;
+            store_entry = n + 1;
+        }
+        if (n < cap && !store_full) {
+            char *w = storage + used;
+            out[n].name = NULL;
+            if (name_len > 0) {
+                memcpy(w, name, name_len + 1);
+                out[n].name = w;
+                w += name_len + 1;
+            }
+            memcpy(w, addr, addr_len + 1);
+            out[n].addr = w;
+        }
+        used += need;
+        n++;
+    }
+    if (n > cap || store_full) {
+        *count = n;
+        if (n > cap)
+            return smtpmail__list_fail(err, SMTPMAIL_ERR_BUFFER_TOO_SMALL, cap_pos, cap + 1,
+                                       "out has room for %lu entries, the list has %lu "
+                                       "(and needs %lu bytes of storage)",
+                                       (unsigned long)cap, (unsigned long)n, (unsigned long)used);
+        return smtpmail__list_fail(err, SMTPMAIL_ERR_BUFFER_TOO_SMALL, store_pos, store_entry,
+                                   "storage_cap %lu is too small: %lu bytes needed",
+                                   (unsigned long)storage_cap, (unsigned long)used);
+    }
+    *count = n;
     return SMTPMAIL_OK;
 }
 
@@ -5120,6 +5367,13 @@ SMTPMAIL_API smtpmail_result smtpmail_header_encode(const char *name, const char
     smtpmail__hdr_unstructured(&h, value, SMTPMAIL__FOLD);
     smtpmail__hdr_end(&h);
     return smtpmail__out_direct_end(&o, (smtpmail_result)o.result, dst_len, err);
+}
+
+SMTPMAIL_API smtpmail_result smtpmail_address_parse(const char *list, smtpmail_address *out,
+                                                    size_t cap, size_t *count, char *storage,
+                                                    size_t storage_cap, smtpmail_error *err)
+{
+    return smtpmail__address_parse(list, out, cap, count, storage, storage_cap, err);
 }
 
 /* Sending. */

@@ -82,7 +82,7 @@ static const char usage_text[] =
     "\n"
     "ADDR is \"Name <user@example.com>\" or user@example.com; put a name\n"
     "with a comma in double quotes (\\\" and \\\\ escape inside them).\n"
-    "LIST is one ADDR or several separated by commas.\n"
+    "LIST is one ADDR or several separated by commas or semicolons.\n"
     "Every --flag VALUE can also be written --flag=VALUE.\n"
     "Exit status: 0 sent (or written), 1 usage error, 2 bad message or\n"
     "unreadable file, 3 network, TLS or protocol failure, 4 refused by the\n"
@@ -169,15 +169,23 @@ static int push(struct list *l, const void *items, size_t n, size_t size)
     return 0;
 }
 
+/* n bytes that live until cli_free. */
+static char *keep_alloc(struct cli *cli, size_t n)
+{
+    char *p = malloc(n);
+
+    if (p && push(&cli->owned, &p, 1, sizeof p) == 0)
+        return p;
+    free(p);
+    return NULL;
+}
+
 /* A copy of s that the parsers may cut up in place; freed by cli_free. */
 static char *keep_copy(struct cli *cli, const char *s)
 {
-    char *p = malloc(strlen(s) + 1);
+    char *p = keep_alloc(cli, strlen(s) + 1);
 
-    if (p && push(&cli->owned, &p, 1, sizeof p) == 0)
-        return strcpy(p, s);
-    free(p);
-    return NULL;
+    return p ? strcpy(p, s) : NULL;
 }
 
 static void cli_free(struct cli *cli)
@@ -205,19 +213,6 @@ static char *skip_space(char *s)
     return s;
 }
 
-/* Strips spaces and tabs at both ends. */
-static char *trim(char *s)
-{
-    char *end;
-
-    s = skip_space(s);
-    end = s + strlen(s);
-    while (end > s && (end[-1] == ' ' || end[-1] == '\t'))
-        end--;
-    *end = '\0';
-    return s;
-}
-
 /* Cuts s at the first c: returns what follows it, or NULL if there is none. */
 static char *split_at(char *s, char c)
 {
@@ -229,100 +224,50 @@ static char *split_at(char *s, char c)
     return p + 1;
 }
 
-/* Finds the first c outside "double quotes" (in which \x stands for x).
-   With c == '\0' it finds the end of s, or NULL when a quote is left open. */
-static char *find_unquoted(char *s, char c)
+/* The addresses of `value`, a list such as `Name <a@b>, "Doe, J." <c@d>`,
+   parsed by the library into out[0..cap) and memory that cli owns
+   (strlen(value) + 1 bytes always hold the strings). Returns NULL, or why
+   not: the library's message gives the position ("address list: position
+   23 (entry 2): missing '>'"). *count: as smtpmail_address_parse sets it. */
+static const char *parse_addresses(struct cli *cli, const char *value,
+                                   smtpmail_address *out, size_t cap,
+                                   size_t *count, smtpmail_error *err)
 {
-    int quoted = 0;
+    size_t size = strlen(value) + 1;
+    char *storage = keep_alloc(cli, size);
+    smtpmail_result r;
 
-    for (;; s++) {
-        if (*s == '\0')
-            return (c == '\0' && !quoted) ? s : NULL;
-        if (quoted && *s == '\\' && s[1] != '\0')
-            s++;
-        else if (*s == '"')
-            quoted = !quoted;
-        else if (!quoted && *s == c)
-            return s;
-    }
+    if (!storage)
+        return "out of memory";
+    r = smtpmail_address_parse(value, out, cap, count, storage, size, err);
+    if (r == SMTPMAIL_ERR_BUFFER_TOO_SMALL && cap == 1)
+        return "one address expected";
+    if (r != SMTPMAIL_OK)
+        return err->message;
+    return *count == 0 ? (cap == 1 ? "empty address" : "no address") : NULL;
 }
 
-/* Drops the double quotes of a display name and resolves \" and \\ inside
-   them: "\"Doe, John\"" becomes "Doe, John". */
-static char *unquote(char *s)
+/* Adds the addresses of a list to `list`: counted first, so that the
+   array is allocated once. An empty list is refused. */
+static const char *parse_list(struct cli *cli, const char *value,
+                              struct list *list, smtpmail_error *err)
 {
-    char *r, *w = s;
-    int quoted = 0;
+    smtpmail_address *a;
+    const char *why;
+    size_t n = 0;
+    smtpmail_result r = smtpmail_address_parse(value, NULL, 0, &n, NULL, 0, err);
 
-    for (r = s; *r != '\0'; r++) {
-        if (*r == '"') {
-            quoted = !quoted;
-            continue;
-        }
-        if (quoted && *r == '\\' && r[1] != '\0')
-            r++;
-        *w++ = *r;
-    }
-    *w = '\0';
-    return s;
-}
-
-/* Parses one mailbox: `Name <addr>`, `"Doe, John" <addr>` or a bare `addr`.
-   Returns NULL, or why it is not a mailbox. This only finds the parts; the
-   library checks the address itself. */
-static const char *parse_mailbox(char *s, smtpmail_address *out)
-{
-    char *lt, *gt, *addr, *name;
-
-    s = trim(s);
-    if (*s == '\0')
-        return "empty address";
-    if (!find_unquoted(s, '\0'))
-        return "unterminated quote";
-    lt = find_unquoted(s, '<');
-    if (!lt) {
-        out->name = NULL;
-        out->addr = s;
-        return NULL;
-    }
-    gt = strchr(lt + 1, '>');
-    if (!gt)
-        return "missing '>'";
-    if (*skip_space(gt + 1) != '\0')
-        return "text after '>'";
-    *lt = '\0';
-    *gt = '\0';
-    addr = trim(lt + 1);
-    if (*addr == '\0')
-        return "empty <>";
-    name = unquote(trim(s));
-    out->name = *name != '\0' ? name : NULL;
-    out->addr = addr;
-    return NULL;
-}
-
-/* Adds the mailboxes of a comma-separated list (commas inside quotes do
-   not split) to `list`. Empty elements are skipped; an empty list is not. */
-static const char *parse_list(char *s, struct list *list)
-{
-    size_t before = list->count;
-
-    while (s) {
-        char *comma = find_unquoted(s, ',');
-        smtpmail_address a;
-        const char *why;
-
-        if (comma)
-            *comma++ = '\0';
-        if (*skip_space(s) != '\0') {
-            if ((why = parse_mailbox(s, &a)) != NULL)
-                return why;
-            if (push(list, &a, 1, sizeof a) != 0)
-                return "out of memory";
-        }
-        s = comma;
-    }
-    return list->count == before ? "no address" : NULL;
+    if (r != SMTPMAIL_OK && r != SMTPMAIL_ERR_BUFFER_TOO_SMALL)
+        return err->message;
+    if (n == 0)
+        return "no address";
+    if ((a = malloc(n * sizeof *a)) == NULL)
+        return "out of memory";
+    why = parse_addresses(cli, value, a, n, &n, err);
+    if (!why && push(list, a, n, sizeof *a) != 0)
+        why = "out of memory";
+    free(a);
+    return why;
 }
 
 /* Parses "PATH[;type=MIME/TYPE][;name=NAME][;cid=ID]". cid= is for --inline
@@ -421,6 +366,8 @@ static int apply_flag(struct cli *cli, const char *flag, const char *value)
     const char *why = NULL;
     smtpmail_attachment a;
     smtpmail_header h;
+    smtpmail_error err;
+    size_t n;
 
     if (strcmp(flag, "--help") == 0 || strcmp(flag, "-h") == 0) {
         fputs(usage_text, stdout);
@@ -442,16 +389,16 @@ static int apply_flag(struct cli *cli, const char *flag, const char *value)
     if (strcmp(flag, "--html") == 0 || strcmp(flag, "--html-file") == 0)
         return set_body(&cli->html, flag, value);
 
-    if ((copy = keep_copy(cli, value)) == NULL)
-        why = "out of memory";
-    else if (strcmp(flag, "--from") == 0)
-        why = parse_mailbox(copy, &cli->from);
+    if (strcmp(flag, "--from") == 0)
+        why = parse_addresses(cli, value, &cli->from, 1, &n, &err);
     else if (strcmp(flag, "--to") == 0)
-        why = parse_list(copy, &cli->to);
+        why = parse_list(cli, value, &cli->to, &err);
     else if (strcmp(flag, "--cc") == 0)
-        why = parse_list(copy, &cli->cc);
+        why = parse_list(cli, value, &cli->cc, &err);
     else if (strcmp(flag, "--bcc") == 0)
-        why = parse_list(copy, &cli->bcc);
+        why = parse_list(cli, value, &cli->bcc, &err);
+    else if ((copy = keep_copy(cli, value)) == NULL)
+        why = "out of memory";
     else if (strcmp(flag, "--header") == 0) {
         why = parse_header(copy, &h);
         if (!why && push(&cli->headers, &h, 1, sizeof h) != 0)

@@ -1749,6 +1749,291 @@ static void test_display_names(void)
     sink_free(&s);
 }
 
+/* >>address lists ---------------------------------------------------------- */
+
+/* smtpmail_address_parse of `list` with room for 8 entries and 1024 bytes,
+   shown as "{name}<addr>" joined by ", " ("<addr>" when there is no name),
+   or as "error N: message". A failure must name the field "list" and leave
+   *count 0; a success must keep every string inside the storage. */
+static char g_shown[2048];
+
+static const char *parse_shown(const char *list)
+{
+    smtpmail_address out[8];
+    char storage[1024];
+    smtpmail_error err;
+    size_t n = 99, i, len = 0;
+    smtpmail_result r = smtpmail_address_parse(list, out, 8, &n, storage, sizeof storage, &err);
+    g_shown[0] = '\0';
+    if (r != SMTPMAIL_OK) {
+        CHECK_STR(err.field, "list");
+        CHECK(err.result == r);
+        CHECK_INT(n, 0);
+        snprintf(g_shown, sizeof g_shown, "error %d: %s", (int)r, err.message);
+        return g_shown;
+    }
+    CHECK(n <= 8);
+    for (i = 0; i < n && i < 8; i++) {
+        CHECK(out[i].addr >= storage && out[i].addr < storage + sizeof storage);
+        CHECK(!out[i].name || (out[i].name >= storage && out[i].name < storage + sizeof storage));
+        CHECK(!out[i].name || out[i].name[0] != '\0');
+        len += (size_t)snprintf(g_shown + len, sizeof g_shown - len, "%s%s%s%s<%s>",
+                                i ? ", " : "", out[i].name ? "{" : "", out[i].name ? out[i].name : "",
+                                out[i].name ? "}" : "", out[i].addr);
+    }
+    return g_shown;
+}
+
+typedef struct list_case {
+    const char *list, *want;
+} list_case;
+
+static void check_list_cases(const list_case *c, size_t n)
+{
+    size_t i;
+    for (i = 0; i < n; i++)
+        if (!CHECK_STR(parse_shown(c[i].list), c[i].want)) note("list", c[i].list);
+}
+
+/* RFC 5322 3.4: mailbox = name-addr / addr-spec; name-addr = [display-name]
+   angle-addr; a list separates them with ','. ';' too (Outlook). */
+static void test_address_parse_forms(void)
+{
+    static const list_case cases[] = {
+        {"Name <a@b.com>, \"Last, First\" <c@d.com>, e@f.com, "
+         "\xE4\xBA\xA4\xE6\x98\x93\xE5\x91\x98 <trader@qq.com>", /* 交易员 */
+         "{Name}<a@b.com>, {Last, First}<c@d.com>, <e@f.com>, "
+         "{\xE4\xBA\xA4\xE6\x98\x93\xE5\x91\x98}<trader@qq.com>"},
+        {"a@b.com", "<a@b.com>"},
+        {"<a@b.com>", "<a@b.com>"},
+        {"  \t a@b.com \t ", "<a@b.com>"},
+        {"  Alert Bot  <  bot@x.com  >  ", "{Alert Bot}<bot@x.com>"},
+        {"Bot<bot@x.com>", "{Bot}<bot@x.com>"},
+        {"a@b.com; c@d.com", "<a@b.com>, <c@d.com>"},
+        {"a@b.com;c@d.com,e@f.com", "<a@b.com>, <c@d.com>, <e@f.com>"},
+        {", ,a@b.com,, ;c@d.com;", "<a@b.com>, <c@d.com>"},
+        {"a@b.com,\r\n c@d.com", "<a@b.com>, <c@d.com>"},
+        {"x@[127.0.0.1], <y@[IPv6:::1]>", "<x@[127.0.0.1]>, <y@[IPv6:::1]>"},
+        {"first.last+tag@sub.example.com", "<first.last+tag@sub.example.com>"},
+        /* Nothing but separators and blanks: no entry, and no error. */
+        {"", ""},
+        {" , ; \t", ""},
+    };
+    check_list_cases(cases, sizeof cases / sizeof cases[0]);
+}
+
+/* RFC 5322 3.2.4: a quoted-string keeps ',' ';' ':' '<' and blanks; \x is
+   x. 3.2.2: a run of blanks between words means one space. An empty
+   display name is no name. */
+static void test_address_parse_quoting(void)
+{
+    static const list_case cases[] = {
+        {"\"He said \\\"hi\\\"\" <h@x.com>", "{He said \"hi\"}<h@x.com>"},
+        {"\"Back\\\\slash\" <b@x.com>", "{Back\\slash}<b@x.com>"},
+        {"\"a;b, c\" <a@x.com>, d@x.com", "{a;b, c}<a@x.com>, <d@x.com>"},
+        {"\"Re: <Ops>\" <o@x.com>", "{Re: <Ops>}<o@x.com>"},
+        {"Dr. \"Who, The\" <who@x.com>", "{Dr. Who, The}<who@x.com>"},
+        {"\"x\" \"y\" <a@b.co>", "{x y}<a@b.co>"},
+        {"Alert    Bot <a@b.co>", "{Alert Bot}<a@b.co>"},
+        {"Alert\r\n\tBot <a@b.co>", "{Alert Bot}<a@b.co>"},
+        {"\"  two  \" <a@b.co>", "{  two  }<a@b.co>"},
+        {"\"\" <a@b.co>", "<a@b.co>"},
+        {"\"\\q\" <a@b.co>", "{q}<a@b.co>"},
+    };
+    check_list_cases(cases, sizeof cases / sizeof cases[0]);
+}
+
+/* Broken lists: the position is the byte offset from 0, the entry counts
+   from 1. */
+static void test_address_parse_syntax_errors(void)
+{
+    static const list_case cases[] = {
+        /* '<' at 13 never closed: the element ends at 23, the end. */
+        {"a@b.com, Bob <bob@x.com",
+         "error -22: address list: position 23 (entry 2): missing '>'"},
+        /* ... or at the ',' (14) that ends it. */
+        {"Bob <bob@x.com, c@d.com",
+         "error -22: address list: position 14 (entry 1): missing '>'"},
+        {"\"Doe, John <j@x.com>",
+         "error -22: address list: position 0 (entry 1): unterminated quoted string"},
+        {"a@x.com, \"Doe <d@x.com>, e@x.com",
+         "error -22: address list: position 9 (entry 2): unterminated quoted string"},
+        {"\"a\\\"", "error -22: address list: position 0 (entry 1): unterminated quoted string"},
+        {"Bob <b@x.com> Smith", "error -22: address list: position 14 (entry 1): text after '>'"},
+        {"<b@x.com>\"x\"", "error -22: address list: position 9 (entry 1): text after '>'"},
+        {"Bob b@x.com>", "error -22: address list: position 11 (entry 1): '>' without '<'"},
+        {"Bob <b@x.com <c@x.com>",
+         "error -22: address list: position 13 (entry 1): missing '>' before the second '<'"},
+        {"Bob <>", "error -22: address list: position 4 (entry 1): nothing between '<' and '>'"},
+        {"a@b.co, < >", "error -22: address list: position 8 (entry 2): nothing between '<' and '>'"},
+        /* RFC 5322 3.4 group syntax: refused, at its ':'. */
+        {"Team: a@x.com, b@x.com;",
+         "error -22: address list: position 4 (entry 1): group syntax (\"name: addresses;\") "
+         "is not supported; a name with ':' needs quotes"},
+        {"a@x.com, undisclosed-recipients:;",
+         "error -22: address list: position 31 (entry 2): group syntax (\"name: addresses;\") "
+         "is not supported; a name with ':' needs quotes"},
+        {"Re: Bob <b@x.com>",
+         "error -22: address list: position 2 (entry 1): group syntax (\"name: addresses;\") "
+         "is not supported; a name with ':' needs quotes"},
+    };
+    check_list_cases(cases, sizeof cases / sizeof cases[0]);
+}
+
+/* Each entry passes the message's own check (addresses, UTF-8, CR/LF,
+   lengths): the same refusals, at the entry's address or name. */
+static void test_address_parse_checks(void)
+{
+    static const list_case cases[] = {
+        {"a@x.com, not-an-address",
+         "error -22: address list: position 9 (entry 2): address \"not-an-address\" is not a "
+         "valid address (want user@example.com)"},
+        {"Ops < a..b@x.com >",
+         "error -22: address list: position 6 (entry 1): address \"a..b@x.com\" is not a valid "
+         "address (want user@example.com)"},
+        {"Bob Smith", "error -22: address list: position 0 (entry 1): address \"Bob Smith\" is "
+                      "not a valid address (want user@example.com)"},
+        {"a@b.com (Bob)", "error -22: address list: position 0 (entry 1): address \"a@b.com "
+                          "(Bob)\" is not a valid address (want user@example.com)"},
+        {"\xE4\xBA\xA4\xE6\x98\x93\xE5\x91\x98@qq.com",
+         "error -22: address list: position 0 (entry 1): address "
+         "\"\xE4\xBA\xA4\xE6\x98\x93\xE5\x91\x98@qq.com\" is not a valid address (non-ASCII "
+         "addresses (SMTPUTF8) are not supported)"},
+        /* RFC 3629: C0 AF is an overlong '/'; the name's byte 2. */
+        {"x@y.com, Ab\xC0\xAF <a@x.com>",
+         "error -21: address list: position 9 (entry 2): display name is not valid UTF-8 "
+         "(byte 2)"},
+        {"\"A\rB\" <a@x.com>",
+         "error -20: address list: position 0 (entry 1): display name contains CR, LF or NUL"},
+        {"\"A\nB\" <a@x.com>",
+         "error -20: address list: position 0 (entry 1): display name contains CR, LF or NUL"},
+    };
+    /* 256 bytes of name are allowed, 257 are not; 254 of address (RFC 5321
+       4.5.3.1.3 less the <>), 255 are not. */
+    char list[600];
+    smtpmail_address out[1];
+    char storage[600];
+    smtpmail_error err;
+    size_t n;
+    check_list_cases(cases, sizeof cases / sizeof cases[0]);
+
+    memset(list, 'n', 256);
+    strcpy(list + 256, " <a@x.com>");
+    CHECK(smtpmail_address_parse(list, out, 1, &n, storage, sizeof storage, &err) == SMTPMAIL_OK);
+    CHECK(n == 1 && strlen(out[0].name) == 256);
+    memset(list, 'n', 257);
+    strcpy(list + 257, " <a@x.com>");
+    CHECK_STR(parse_shown(list),
+              "error -24: address list: position 0 (entry 1): display name is longer than 256 bytes");
+
+    /* 63 + '@' + 3 labels of 60 + '.com' = 63 + 1 + 183 + 4 = 251; then longer. */
+    memset(list, 'l', 63);
+    strcpy(list + 63, "@");
+    memset(list + 64, 'd', 60), list[124] = '.';
+    memset(list + 125, 'd', 60), list[185] = '.';
+    memset(list + 186, 'd', 60);
+    strcpy(list + 246, ".com");
+    CHECK_INT(strlen(list), 250);
+    strcpy(list + 246, ".abcd");  /* 251 */
+    CHECK(smtpmail_address_parse(list, out, 1, &n, storage, sizeof storage, &err) == SMTPMAIL_OK);
+    strcpy(list + 246, ".abcdefgh"); /* 255 */
+    CHECK_INT(strlen(list), 255);
+    CHECK_STR(parse_shown(list),
+              "error -24: address list: position 0 (entry 1): address is longer than 254 bytes");
+}
+
+/* cap and storage_cap: too small is SMTPMAIL_ERR_BUFFER_TOO_SMALL with
+   *count the entries of the whole list; an error in the list comes first. */
+static void test_address_parse_capacity(void)
+{
+    static const char three[] = "a@x.com, b@x.com, c@x.com"; /* 3 x 8 bytes stored */
+    static const char two[] = "Bob <b@x.com>, c@x.com";      /* "Bob" 4 + 8 + 8 = 20 */
+    smtpmail_address out[4];
+    char storage[64];
+    smtpmail_error err;
+    size_t n;
+
+    n = 99;
+    CHECK(smtpmail_address_parse(three, out, 2, &n, storage, sizeof storage, &err) ==
+          SMTPMAIL_ERR_BUFFER_TOO_SMALL);
+    CHECK_INT(n, 3);
+    CHECK_STR(err.field, "list");
+    CHECK_STR(err.message, "address list: position 18 (entry 3): out has room for 2 entries, "
+                           "the list has 3 (and needs 24 bytes of storage)");
+    CHECK(err.result == SMTPMAIL_ERR_BUFFER_TOO_SMALL);
+    /* Counting: no out, no storage. */
+    n = 99;
+    CHECK(smtpmail_address_parse(three, NULL, 0, &n, NULL, 0, &err) ==
+          SMTPMAIL_ERR_BUFFER_TOO_SMALL);
+    CHECK_INT(n, 3);
+    CHECK_STR(err.message, "address list: position 0 (entry 1): out has room for 0 entries, "
+                           "the list has 3 (and needs 24 bytes of storage)");
+    n = 99;
+    CHECK(smtpmail_address_parse(" ; ", NULL, 0, &n, NULL, 0, &err) == SMTPMAIL_OK);
+    CHECK_INT(n, 0);
+    CHECK(smtpmail_address_parse(three, out, 3, &n, storage, 24, &err) == SMTPMAIL_OK);
+    CHECK_INT(n, 3);
+    CHECK_STR(out[2].addr, "c@x.com");
+
+    n = 99;
+    CHECK(smtpmail_address_parse(two, out, 4, &n, storage, 19, &err) ==
+          SMTPMAIL_ERR_BUFFER_TOO_SMALL);
+    CHECK_INT(n, 2);
+    CHECK_STR(err.message,
+              "address list: position 15 (entry 2): storage_cap 19 is too small: 20 bytes needed");
+    CHECK(smtpmail_address_parse(two, out, 4, &n, storage, 20, &err) == SMTPMAIL_OK);
+    CHECK(n == 2 && strcmp(out[0].name, "Bob") == 0 && strcmp(out[0].addr, "b@x.com") == 0 &&
+          out[1].name == NULL && strcmp(out[1].addr, "c@x.com") == 0);
+    /* The documented bound: strlen(list) + 1 bytes always suffice. */
+    CHECK(smtpmail_address_parse("a@b.co,c@d.co", out, 4, &n, storage, 14, &err) == SMTPMAIL_OK);
+    CHECK(smtpmail_address_parse("<a@b.co>", out, 4, &n, storage, 9, &err) == SMTPMAIL_OK);
+    CHECK(smtpmail_address_parse("\"\" <a@b.co>", out, 4, &n, storage, 12, &err) == SMTPMAIL_OK);
+
+    /* A broken third entry wins over a cap of 1. */
+    n = 99;
+    CHECK(smtpmail_address_parse("a@x.com, b@x.com, <bad", out, 1, &n, storage, sizeof storage,
+                                 &err) == SMTPMAIL_ERR_BAD_ADDRESS);
+    CHECK_INT(n, 0);
+    CHECK_STR(err.message, "address list: position 22 (entry 3): missing '>'");
+    /* err may be NULL. */
+    CHECK(smtpmail_address_parse("a@x.com, b@x.com", out, 1, &n, storage, sizeof storage, NULL) ==
+          SMTPMAIL_ERR_BUFFER_TOO_SMALL);
+    CHECK(smtpmail_address_parse("Bob <", out, 1, &n, storage, sizeof storage, NULL) ==
+          SMTPMAIL_ERR_BAD_ADDRESS);
+    /* Arguments. */
+    CHECK(smtpmail_address_parse(NULL, out, 1, &n, storage, sizeof storage, &err) ==
+          SMTPMAIL_ERR_INVALID_ARG);
+    CHECK_STR(err.field, "list");
+    CHECK(smtpmail_address_parse("a@x.com", out, 1, NULL, storage, sizeof storage, &err) ==
+          SMTPMAIL_ERR_INVALID_ARG);
+    CHECK(smtpmail_address_parse("a@x.com", NULL, 1, &n, storage, sizeof storage, &err) ==
+          SMTPMAIL_ERR_INVALID_ARG);
+    CHECK(smtpmail_address_parse("a@x.com", out, 1, &n, NULL, 8, &err) ==
+          SMTPMAIL_ERR_INVALID_ARG);
+}
+
+/* What the parser gives, the builder writes back (RFC 5322 3.4: a name
+   with specials is quoted again). */
+static void test_address_parse_render(void)
+{
+    smtpmail_address to[4];
+    char storage[256];
+    smtpmail_message m = base_msg();
+    smtpmail_error err;
+    sink s = {0};
+    size_t n;
+    char *v;
+    CHECK(smtpmail_address_parse("\"Doe, John\" <j@x.com>; Alert Bot <a@x.com>, h@x.com", to, 4,
+                                 &n, storage, sizeof storage, &err) == SMTPMAIL_OK);
+    m.to = to, m.to_count = n;
+    CHECK(smtpmail_message_check(&m, &err) == SMTPMAIL_OK);
+    CHECK(render(&m, &s, &err) == SMTPMAIL_OK);
+    CHECK_STR((v = header_get(s.data, s.data + s.len, "To", NULL, NULL)),
+              " \"Doe, John\" <j@x.com>, Alert Bot <a@x.com>, h@x.com");
+    free(v);
+    sink_free(&s);
+}
+
 static void test_result_str(void)
 {
     static const smtpmail_result codes[13] = {
@@ -1852,6 +2137,12 @@ static const test_case k_tests[] = {
     T(output_discipline),
     T(filenames),
     T(display_names),
+    T(address_parse_forms),
+    T(address_parse_quoting),
+    T(address_parse_syntax_errors),
+    T(address_parse_checks),
+    T(address_parse_capacity),
+    T(address_parse_render),
     T(result_str),
     T(save_file),
 };
