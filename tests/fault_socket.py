@@ -20,27 +20,33 @@ for that start and for this script's polling. Peak memory is measured by
 Python's own RSS as its ru_maxrss; without GNU time, or under
 SMTPMAIL_TEST_WRAP (valgrind), that one case is skipped and says why.
 
-Prints "ok   NAME", "FAIL NAME: reason" or "skip NAME: why" (not counted)
-per case; the last line is "N passed, M failed"; exit status 0 only if
-none failed. Standard library only; about 12 seconds (the deadline cases
-wait 3 + 3 + 2 s).
+The runner, the subprocess wrapper and the CA come from tests/harness.py:
+"ok   NAME", "FAIL NAME: reason" or "skip NAME: why" (not counted) per
+case; the last line is "N passed, M failed"; exit status 0 only if none
+failed. Standard library only; about 12 seconds (the deadline cases wait
+3 + 3 + 2 s).
 """
-import base64, os, re, shlex, shutil, signal, subprocess, sys, tempfile, time
+import functools, os, re
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-from faultd import FaultServer, INJECTED  # noqa: E402
+import harness
+from faultd import FaultServer, INJECTED
+from harness import PASSWORD, SLACK, TIME, USER, WRAP, brief, leaked_secrets
 
-USER, PASSWORD = 'bot@example.com', 's3cret-authcode'
-# make valgrind runs every C program under a wrapper named here; it is
-# slow, so time limits grow with it and memory figures are valgrind's.
-WRAP = shlex.split(os.environ.get('SMTPMAIL_TEST_WRAP', ''))
-TIMEOUT = 300 if WRAP else 30  # seconds, for every subprocess
-SLACK = 10.0 if WRAP else 0.0  # seconds added to timing checks
 START_SLACK = 0.3              # process start and polling, on top of +10%
 RSS_LIMIT_KB = 16 * 1024       # peak RSS of the client facing a 1 MiB line
 RSS_GROWTH_KB = 512            # ... and its growth over a normal send
-TIME = '/usr/bin/time'         # GNU time, for the peak RSS
+TLS_HANDSHAKE = b'\x16\x03'    # how a TLS handshake record (ClientHello) starts
+STARTTLS_GO_AHEAD = b'220 go ahead\r\n'   # faultd's reply, first in INJECTED
+
+suite = harness.Suite('fault_socket.py BUILD-DIR')
+
+
+def plain(srv):
+    return 'smtp+plain://127.0.0.1:%d' % srv.port
+
+
+def starttls(srv):
+    return 'smtp://localhost:%d' % srv.port
 
 
 class Env:
@@ -59,52 +65,17 @@ class Env:
                 '--to', 'trader@example.com', '--subject', 'fault test']
         if text is not None:
             argv += ['--text', text]
-        return run(argv + list(args), rss=rss)
+        return harness.run(argv + list(args), rss=rss)
 
-
-class Result:
-    pass
-
-
-def run(argv, rss=False):
-    """Runs a program with no SMTPMAIL_* variables; returns its exit
-    status, output, wall time from spawn to exit and, with `rss`, its peak
-    RSS in KB (None without)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith('SMTPMAIL_')}
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
-            tempfile.NamedTemporaryFile('r') as rss_file:
-        # A child of this Python starts with Python's RSS as its ru_maxrss
-        # (Linux keeps the high-water mark across exec); /usr/bin/time is a
-        # small parent, so its figure is the program's own.
-        pre = [TIME, '-f', '%M', '-o', rss_file.name] if rss else []
-        start = time.monotonic()
-        p = subprocess.Popen(pre + WRAP + list(argv), stdin=subprocess.DEVNULL, stdout=out,
-                             stderr=err, env=env)
-        while True:   # every 5 ms: p.wait(timeout) may sleep 50 ms between looks
-            pid, status = os.waitpid(p.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.monotonic() - start > TIMEOUT:
-                os.kill(p.pid, signal.SIGKILL)
-                pid, status = os.waitpid(p.pid, 0)
-                break
-            time.sleep(0.005)
-        r = Result()
-        r.took = time.monotonic() - start
-        r.returncode = p.returncode = os.waitstatus_to_exitcode(status)
-        r.maxrss_kb = None
-        if rss:   # "Command exited with non-zero status 3" may come first
-            last = (rss_file.read().split() or [''])[-1]
-            r.maxrss_kb = int(last) if last.isdigit() else None
-        out.seek(0)
-        err.seek(0)
-        r.out = out.read().decode('utf-8', 'replace')
-        r.err = err.read().decode('utf-8', 'replace')
-    return r
-
-
-def brief(r):
-    return 'exit %d after %.2f s, stderr %r' % (r.returncode, r.took, r.err.strip()[-500:])
+    def send_to(self, mode, fail, *args, url=plain, **send):
+        """A faultd listener in `mode`, one send() against it (`url` makes
+        its URL), the listener stopped; returns the run and the server's
+        record of the one connection (None, and a failure, if it saw
+        another number of connections)."""
+        with self.server(mode) as srv:
+            r = self.send(url(srv), *args, **send)
+            rec = one_session(srv, fail)
+        return r, rec
 
 
 # ---- checks ---------------------------------------------------------------
@@ -115,19 +86,23 @@ def verbs(rec, phase=None):
             if phase is None or ph == phase]
 
 
-def secret_forms(password):
-    """The password and what AUTH LOGIN / AUTH PLAIN would send for it."""
-    b64 = lambda s: base64.b64encode(s.encode()).decode()
-    return [password, b64(password), b64('\0%s\0%s' % (USER, password)),
-            b64('%s\0%s\0%s' % (USER, USER, password))]
+def last_verb(rec):
+    """The last command verb the server read, or None."""
+    return (verbs(rec) or [None])[-1]
+
+
+def first_verb(rec, phase):
+    """The first command verb the server read in `phase`, or None."""
+    return (verbs(rec, phase) or [None])[0]
 
 
 def one_session(srv, fail):
-    """The server's record of the one connection the client made."""
+    """The server's record of the one connection the client made (if it
+    saw more, a failure, and the first of them is checked on)."""
     recs = srv.sessions(count=1, wait=5)
     if len(recs) != 1:
         fail('the server saw %d connections, expected 1' % len(recs))
-    return recs[0] if recs else None
+    return next(iter(recs), None)
 
 
 def check(fail, r, rec, code, stderr_re):
@@ -154,10 +129,8 @@ def no_auth_no_mail(fail, rec):
 
 
 def no_secret_in_clear(fail, rec):
-    clear = rec['clear'].decode('latin-1')
-    for form in secret_forms(PASSWORD):
-        if form in clear:
-            fail('the password went over the wire in clear (%s...)' % form[:6])
+    for form in leaked_secrets(rec['clear'].decode('latin-1'), PASSWORD):
+        fail('the password went over the wire in clear (%s...)' % form[:6])
 
 
 def within(fail, r, timeout):
@@ -170,99 +143,71 @@ def within(fail, r, timeout):
         fail('gave up after %.2f s, before --timeout %g' % (r.took, timeout))
 
 
+def gives_up_in_time(env, fail, mode, timeout, stage):
+    """--timeout `timeout` against a listener in `mode`: exit 3, "STAGE:
+    timed out" on stderr, within the deadline (see within()). Returns the
+    server's record of the connection."""
+    r, rec = env.send_to(mode, fail, timeout=str(timeout))
+    check(fail, r, rec, 3, r'^smtpmail-send: %s: timed out waiting for 127\.0\.0\.1$' % stage)
+    within(fail, r, timeout)
+    return rec
+
+
 # ---- cases ----------------------------------------------------------------
 
-CASES = []
-
-
-def case(name):
-    def register(fn):
-        CASES.append((name, fn))
-        return fn
-    return register
-
-
-def plain(srv):
-    return 'smtp+plain://127.0.0.1:%d' % srv.port
-
-
-def starttls(srv):
-    return 'smtp://localhost:%d' % srv.port
-
-
-@case('00 baseline: a well-behaved faultd delivers (exit 0, QUIT sent)')
+@suite.case('00 baseline: a well-behaved faultd delivers (exit 0, QUIT sent)')
 def _(env, fail):
-    with env.server('normal') as srv:
-        r = env.send(plain(srv))
-        rec = one_session(srv, fail)
+    r, rec = env.send_to('normal', fail)
     check(fail, r, rec, 0, None)
-    if rec and (not rec['data_complete'] or verbs(rec)[-1:] != ['QUIT']):
+    if rec and (not rec['data_complete'] or last_verb(rec) != 'QUIT'):
         fail('server saw %r' % rec['commands'])
 
 
-@case('01a reset in the middle of DATA (message sent in one write): exit 3, end of data')
+@suite.case('01a reset in the middle of DATA (message sent in one write): exit 3, end of data')
 def _(env, fail):
-    with env.server('reset_in_data') as srv:
-        r = env.send(plain(srv))
-        rec = one_session(srv, fail)
+    r, rec = env.send_to('reset_in_data', fail)
     check(fail, r, rec, 3, r'^smtpmail-send: end of data: connection to 127\.0\.0\.1 lost$')
     if rec and ('DATA' not in verbs(rec) or rec['data_octets'] == 0
                 or 'reset sent' not in rec['events']):
         fail('the reset did not come after message bytes: %r' % rec)
 
 
-@case('01b reset in the middle of DATA (300 KB, streamed): exit 3, end of data')
+@suite.case('01b reset in the middle of DATA (300 KB, streamed): exit 3, end of data')
 def _(env, fail):
     path = os.path.join(env.tmp, 'big.txt')
     with open(path, 'w') as f:
         f.write(('0123456789 ' * 7 + '\n') * 4000)   # 312 000 bytes > SEND_BUFFER
-    with env.server('reset_in_data') as srv:
-        r = env.send(plain(srv), '--text-file', path, text=None)
-        rec = one_session(srv, fail)
+    r, rec = env.send_to('reset_in_data', fail, '--text-file', path, text=None)
     check(fail, r, rec, 3, r'^smtpmail-send: end of data: connection to 127\.0\.0\.1 lost$')
     if rec and (rec['data_octets'] == 0 or rec['data_complete']):
         fail('not cut in the middle: %d octets, complete %r'
              % (rec['data_octets'], rec['data_complete']))
 
 
-@case('02a one byte a second from the greeting on, --timeout 3: exit 3 within 3.3 s (+0.3 s)')
+@suite.case('02a one byte a second from the greeting on, --timeout 3: exit 3 within 3.3 s (+0.3 s)')
 def _(env, fail):
-    with env.server('drip') as srv:
-        r = env.send(plain(srv), timeout='3')
-        rec = one_session(srv, fail)
-    check(fail, r, rec, 3, r'^smtpmail-send: greeting: timed out waiting for 127\.0\.0\.1$')
-    within(fail, r, 3)
+    rec = gives_up_in_time(env, fail, 'drip', 3, 'greeting')
     if rec and rec['commands']:
         fail('the client sent %r during a greeting' % rec['commands'])
 
 
-@case('02b greeting at once, then one byte a second, --timeout 3: exit 3 within 3.3 s (+0.3 s)')
+@suite.case('02b greeting at once, then one byte a second, --timeout 3: exit 3 within 3.3 s (+0.3 s)')
 def _(env, fail):
-    with env.server('drip_after_greeting') as srv:
-        r = env.send(plain(srv), timeout='3')
-        rec = one_session(srv, fail)
-    check(fail, r, rec, 3, r'^smtpmail-send: EHLO: timed out waiting for 127\.0\.0\.1$')
-    within(fail, r, 3)
+    rec = gives_up_in_time(env, fail, 'drip_after_greeting', 3, 'EHLO')
     if rec and verbs(rec) != ['EHLO']:
         fail('the server saw %r, expected EHLO alone' % rec['commands'])
 
 
-@case('03 never a greeting, --timeout 2: exit 3 within 2.2 s (+0.3 s), nothing sent')
+@suite.case('03 never a greeting, --timeout 2: exit 3 within 2.2 s (+0.3 s), nothing sent')
 def _(env, fail):
-    with env.server('silent') as srv:
-        r = env.send(plain(srv), timeout='2')
-        rec = one_session(srv, fail)
-    check(fail, r, rec, 3, r'^smtpmail-send: greeting: timed out waiting for 127\.0\.0\.1$')
-    within(fail, r, 2)
+    rec = gives_up_in_time(env, fail, 'silent', 2, 'greeting')
     if rec and rec['clear']:
         fail('the client sent %r' % rec['clear'][:200])
 
 
-@case('04a a 1 MiB greeting line: exit 3 "longer than", gives up before its end')
+@suite.case('04a a 1 MiB greeting line: exit 3 "longer than", gives up before its end')
 def _(env, fail):
-    with env.server('long_line') as srv:
-        r = env.send(plain(srv))
-        rec = one_session(srv, fail)
+    r, rec = env.send_to('long_line', fail)
     check(fail, r, rec, 3, r'^smtpmail-send: greeting: reply line longer than \d+ bytes')
     if rec and 'client hung up before the end of the line' not in rec['events']:
         fail('the client waited for the end of the 1 MiB line: %r' % rec['events'])
@@ -270,17 +215,15 @@ def _(env, fail):
         fail('the client answered the garbage: %r' % rec['clear'][:200])
 
 
-@case('04b a 1 MiB greeting line: peak RSS < 16 MB and < 512 KB over a normal send')
+@suite.case('04b a 1 MiB greeting line: peak RSS < 16 MB and < 512 KB over a normal send')
 def _(env, fail):
     if WRAP:
         return 'under %s the peak RSS is the wrapper\'s' % WRAP[0]
     if not os.access(TIME, os.X_OK):
         return ('%s not installed (apt-get install time); ru_maxrss from os.wait4 '
                 'would include this Python\'s own RSS, inherited across exec' % TIME)
-    with env.server('normal') as srv:
-        base = env.send(plain(srv), rss=True)
-    with env.server('long_line') as srv:
-        r = env.send(plain(srv), rss=True)
+    base, _ = env.send_to('normal', fail, rss=True)
+    r, _ = env.send_to('long_line', fail, rss=True)
     if base.returncode != 0 or base.maxrss_kb is None:
         fail('normal send: %s, RSS %r' % (brief(base), base.maxrss_kb))
     elif r.returncode != 3 or r.maxrss_kb is None:
@@ -293,28 +236,25 @@ def _(env, fail):
                  % (r.maxrss_kb, r.maxrss_kb - base.maxrss_kb, base.maxrss_kb, RSS_GROWTH_KB))
 
 
-@case('05 HTTP instead of SMTP: exit 3 "not an SMTP reply", nothing sent')
+@suite.case('05 HTTP instead of SMTP: exit 3 "not an SMTP reply", nothing sent')
 def _(env, fail):
-    with env.server('http') as srv:
-        r = env.send(plain(srv))
-        rec = one_session(srv, fail)
+    r, rec = env.send_to('http', fail)
     check(fail, r, rec, 3, r'^smtpmail-send: greeting: not an SMTP reply: "HTTP/1\.1 400 Bad Request"$')
     if rec and rec['clear']:
         fail('the client sent %r' % rec['clear'][:200])
 
 
-@case('06 220 to STARTTLS, then plaintext: exit 3 at TLS, no AUTH/MAIL in clear')
+@suite.case('06 220 to STARTTLS, then plaintext: exit 3 at TLS, no AUTH/MAIL in clear')
 def _(env, fail):
-    with env.server('starttls_plain') as srv:
-        r = env.send(starttls(srv), '--ca-file', env.ca, '--password', PASSWORD)
-        rec = one_session(srv, fail)
+    r, rec = env.send_to('starttls_plain', fail, '--ca-file', env.ca, '--password', PASSWORD,
+                         url=starttls)
     check(fail, r, rec, 3, r'^smtpmail-send: TLS: ')
     if not rec:
         return
     if verbs(rec) != ['EHLO', 'STARTTLS']:
         fail('commands %r, expected EHLO, STARTTLS' % rec['commands'])
     after = rec['after_starttls']
-    if after[:2] != b'\x16\x03':   # a TLS handshake record: the client tried TLS
+    if not after.startswith(TLS_HANDSHAKE):   # the client tried TLS
         fail('after the 220 the client sent %r, not a ClientHello' % after[:40])
     for word in (b'AUTH', b'MAIL', b'RCPT', b'DATA'):
         if word in after.upper():
@@ -323,11 +263,10 @@ def _(env, fail):
     no_secret_in_clear(fail, rec)
 
 
-@case('07 STARTTLS not offered (STARTTLS required): exit 3, names STARTTLS, no AUTH/MAIL')
+@suite.case('07 STARTTLS not offered (STARTTLS required): exit 3, names STARTTLS, no AUTH/MAIL')
 def _(env, fail):
-    with env.server('no_starttls') as srv:
-        r = env.send(starttls(srv), '--ca-file', env.ca, '--password', PASSWORD)
-        rec = one_session(srv, fail)
+    r, rec = env.send_to('no_starttls', fail, '--ca-file', env.ca, '--password', PASSWORD,
+                         url=starttls)
     check(fail, r, rec, 3, r'^smtpmail-send: STARTTLS: .*STARTTLS')
     if rec:
         if not set(verbs(rec)) <= {'EHLO', 'QUIT'}:
@@ -336,17 +275,18 @@ def _(env, fail):
         no_secret_in_clear(fail, rec)
 
 
-@case('08 lines injected after the 220 to STARTTLS are discarded; EHLO again; delivered')
+@suite.case('08 lines injected after the 220 to STARTTLS are discarded; EHLO again; delivered')
 def _(env, fail):
-    with env.server('inject') as srv:
-        r = env.send(starttls(srv), '--ca-file', env.ca, '--password', PASSWORD, '-v')
-        rec = one_session(srv, fail)
+    r, rec = env.send_to('inject', fail, '--ca-file', env.ca, '--password', PASSWORD, '-v',
+                         url=starttls)
     if r.returncode != 0:
         fail(brief(r))
     if rec and not rec['delivered']:
         fail('the server did not get the message: %r' % rec['events'])
     # RFC 3207 4.2: the bytes after "220 go ahead\r\n" are dropped, all of them.
-    injected = len(INJECTED) - len(b'220 go ahead\r\n')
+    if not INJECTED.startswith(STARTTLS_GO_AHEAD):
+        fail('faultd.INJECTED does not start with %r: %r' % (STARTTLS_GO_AHEAD, INJECTED))
+    injected = len(INJECTED) - len(STARTTLS_GO_AHEAD)
     if '*: discarding %d bytes received before TLS' % injected not in r.err:
         fail('no "discarding %d bytes" in the -v output: %r' % (injected, r.err[-800:]))
     if 'fake' in r.err:
@@ -355,109 +295,65 @@ def _(env, fail):
         return
     if verbs(rec, 'clear') != ['EHLO', 'STARTTLS']:
         fail('in clear: %r, expected EHLO, STARTTLS' % verbs(rec, 'clear'))
-    tls = verbs(rec, 'tls')
-    if verbs(rec).count('EHLO') != 2 or tls[:1] != ['EHLO']:
+    if verbs(rec).count('EHLO') != 2 or first_verb(rec, 'tls') != 'EHLO':
         fail('EHLO not sent again first thing after TLS: %r' % rec['commands'])
     # The injection offered AUTH PLAIN; the server offers LOGIN after TLS.
     auth = [line for ph, line in rec['commands'] if line.upper().startswith('AUTH')]
     if auth != ['AUTH LOGIN']:
         fail('AUTH commands %r, expected ["AUTH LOGIN"] (what TLS EHLO offered)' % auth)
-    if not {'MAIL', 'RCPT', 'DATA'} <= set(tls):
-        fail('no MAIL/RCPT/DATA over TLS: %r' % tls)
+    if not {'MAIL', 'RCPT', 'DATA'} <= set(verbs(rec, 'tls')):
+        fail('no MAIL/RCPT/DATA over TLS: %r' % verbs(rec, 'tls'))
     no_secret_in_clear(fail, rec)
 
 
-@case('09a QUIT answered with junk after 250 to the message: exit 0')
-def _(env, fail):
-    with env.server('quit_junk') as srv:
-        r = env.send(plain(srv))
-        rec = one_session(srv, fail)
+def quit_after_250(mode, env, fail):
+    """The message got its 250; whatever QUIT meets, the send succeeded."""
+    r, rec = env.send_to(mode, fail)
     check(fail, r, rec, 0, None)
-    if rec and verbs(rec)[-1:] != ['QUIT']:
+    if rec and last_verb(rec) != 'QUIT':
         fail('no QUIT: %r' % rec['commands'])
 
 
-@case('09b connection closed on QUIT after 250 (PIPELINING): exit 0')
-def _(env, fail):
-    with env.server('quit_close') as srv:
-        r = env.send(plain(srv))
-        rec = one_session(srv, fail)
-    check(fail, r, rec, 0, None)
-    if rec and verbs(rec)[-1:] != ['QUIT']:
-        fail('no QUIT: %r' % rec['commands'])
+for _name, _mode in (
+        ('09a QUIT answered with junk after 250 to the message: exit 0', 'quit_junk'),
+        ('09b connection closed on QUIT after 250 (PIPELINING): exit 0', 'quit_close')):
+    suite.add(_name, functools.partial(quit_after_250, _mode))
 
 
-@case('10a greeting 421: exit 5 (temporary), no EHLO')
-def _(env, fail):
-    with env.server('greet_421') as srv:
-        r = env.send(plain(srv))
-        rec = one_session(srv, fail)
-    check(fail, r, rec, 5, r'^smtpmail-send: greeting: 421 4\.3\.2 faultd busy')
+def greeting_refused(mode, reply, code, stderr_re, env, fail):
+    """A greeting `reply` that refuses: exit `code`, and nothing sent but QUIT."""
+    r, rec = env.send_to(mode, fail)
+    check(fail, r, rec, code, stderr_re)
     if rec and not set(verbs(rec)) <= {'QUIT'}:
-        fail('after a 421 the client sent %r' % rec['commands'])
+        fail('after a %s the client sent %r' % (reply, rec['commands']))
 
 
-@case('10b greeting 554: exit 4 (permanent), no EHLO')
+for _name, _mode, _reply, _code, _stderr_re in (
+        ('10a greeting 421: exit 5 (temporary), no EHLO', 'greet_421', '421', 5,
+         r'^smtpmail-send: greeting: 421 4\.3\.2 faultd busy'),
+        ('10b greeting 554: exit 4 (permanent), no EHLO', 'greet_554', '554', 4,
+         r'^smtpmail-send: greeting: 554 5\.7\.1 faultd does not want you')):
+    suite.add(_name, functools.partial(greeting_refused, _mode, _reply, _code, _stderr_re))
+
+
+@suite.case('11 connection closed right after the greeting: exit 3 at EHLO')
 def _(env, fail):
-    with env.server('greet_554') as srv:
-        r = env.send(plain(srv))
-        rec = one_session(srv, fail)
-    check(fail, r, rec, 4, r'^smtpmail-send: greeting: 554 5\.7\.1 faultd does not want you')
-    if rec and not set(verbs(rec)) <= {'QUIT'}:
-        fail('after a 554 the client sent %r' % rec['commands'])
-
-
-@case('11 connection closed right after the greeting: exit 3 at EHLO')
-def _(env, fail):
-    with env.server('close_after_greeting') as srv:
-        r = env.send(plain(srv))
-        rec = one_session(srv, fail)
+    r, rec = env.send_to('close_after_greeting', fail)
     check(fail, r, rec, 3, r'^smtpmail-send: EHLO: connection to 127\.0\.0\.1 lost$')
 
 
 # ---- main -----------------------------------------------------------------
 
-def main():
-    if len(sys.argv) != 2:
-        sys.exit('usage: fault_socket.py BUILD-DIR')
-    build = os.path.abspath(sys.argv[1])
-    passed = failed = 0
-    tmp = tempfile.mkdtemp(prefix='fault_socket.')
-    try:
-        certs = os.path.join(tmp, 'certs')
-        mk = subprocess.run(['sh', os.path.join(HERE, 'mkcerts.sh'), certs],
-                            capture_output=True, timeout=TIMEOUT)
-        if mk.returncode != 0:
-            print('FAIL setup: mkcerts.sh: %s' % mk.stderr.decode(errors='replace').strip())
-            print('0 passed, 1 failed')
-            return 1
-        if not os.access(os.path.join(build, 'smtpmail-send'), os.X_OK):
-            print('FAIL setup: %s/smtpmail-send is not built' % build)
-            print('0 passed, 1 failed')
-            return 1
-        env = Env(build, tmp, certs)
-        for name, fn in CASES:
-            problems = []
-            skipped = None
-            try:
-                skipped = fn(env, problems.append)
-            except Exception as e:   # a crash in a case fails that case only
-                problems.append('exception %s: %s' % (type(e).__name__, e))
-            problems = list(dict.fromkeys(problems))
-            if skipped and not problems:   # says so and why; not counted
-                print('skip %s: %s' % (name, skipped))
-            elif problems:
-                failed += 1
-                print('FAIL %s: %s' % (name, ' | '.join(p[:600] for p in problems[:6])))
-            else:
-                passed += 1
-                print('ok   %s' % name)
-            sys.stdout.flush()
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    print('%d passed, %d failed' % (passed, failed))
-    return 1 if failed else 0
+def setup(build, tmp, stack):
+    """The CA for "inject", then the client; each case starts its own
+    listener."""
+    certs = harness.mint_certs(os.path.join(tmp, 'certs'))
+    build = os.path.abspath(build)
+    if not os.access(os.path.join(build, 'smtpmail-send'), os.X_OK):
+        raise harness.SetupError('%s/smtpmail-send is not built' % build)
+    env = Env(build, tmp, certs)
+    return lambda case, fail: case.fn(env, fail)
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    raise SystemExit(suite.main(setup))

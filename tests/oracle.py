@@ -4,16 +4,19 @@
 Usage: /usr/bin/python3 tests/oracle.py build/smtpmail-send
 
 Each case in CASES is rendered with --dry-run, parsed with
-email.message_from_bytes(policy=email.policy.default), and every decoded
+email.message_from_bytes(policy=email.policy.default) (harness.parse_message),
+and every decoded
 value is compared with the case's own inputs (never with the tool's
 output). Raw checks cover CRLF, line lengths and RFC 2047 encoded-words.
-NEGATIVE lists inputs the CLI must refuse. Last line: "N passed, M failed".
-Standard library only.
+NEGATIVE lists inputs the CLI must refuse. The runner and the subprocess
+wrapper come from tests/harness.py: "ok   NAME" or "FAIL NAME: reason" per
+case, last line "N passed, M failed". Standard library only.
 """
-import base64, binascii, datetime, email, email.policy, email.utils
-import os, re, shlex, subprocess, sys, tempfile
+import base64, binascii, datetime, email.utils, functools, os, re, tempfile
 
-CLI = None
+import harness
+from harness import first_difference, parse_message
+
 EW = re.compile(rb'=\?([^?]+)\?([bBqQ])\?([^?]*)\?=')
 # RFC 2047 6.2: blanks between adjacent encoded-words are not part of the
 # text. Python 3.11's address parser keeps them (CPython gh-128110, fixed
@@ -30,16 +33,23 @@ SUBJ2 = 'BTC 突破 🚀 ' * 12 + 'Pneumonoultramicroscopicsilicovolcanoconiosis
 SUBJ3 = ' '.join('word%03d' % i for i in range(60))[:299] + 'Z'
 SUBJ3CN = ('螺纹钢期货突破信号🚀' * 30)[:300]
 
+# Each case: what to render (its flags and files), compared with what Python
+# reads back. Defaults: from BOT, to trader@example.com, subject "test",
+# text "hello\n", no html.
 CASES = [
-    dict(name='01 chinese subject, name and text',
+    dict(name='01 a Chinese subject, display name and text decode back to the input',
          frm=('交易提醒机器人', 'bot@qq.com'), to=[[('交易员', 'trader@qq.com')]],
          subject='交易信号：买入 rb2405 @ 3650',
          text='信号：买入 rb2405 @ 3650\n策略：突破-15分钟\n'),
-    dict(name='02 long mixed subject (ASCII, CJK, emoji, 90-char word)',
+    dict(name='02 a long mixed subject (ASCII, CJK, emoji, 90-char word) folds within 78 '
+              'octets, decodes back, its ASCII words readable',
          subject=SUBJ2, readable=['BTC', 'end']),
-    dict(name='03a 300-char ASCII subject', subject=SUBJ3, readable=['word000', 'word035']),
-    dict(name='03b 300-char CJK+emoji subject, no spaces', subject=SUBJ3CN),
-    dict(name='04 display names with specials, lists, repeated flags, bcc',
+    dict(name='03a a 300-char ASCII subject folds within 78 octets and decodes back',
+         subject=SUBJ3, readable=['word000', 'word035']),
+    dict(name='03b a 300-char CJK+emoji subject without spaces folds into whole encoded-words '
+              'and decodes back', subject=SUBJ3CN),
+    dict(name='04 display names with specials, lists and repeated flags decode back; '
+              'Bcc appears nowhere',
          frm=('Doe, John', 'john.doe@example.com'),
          to=[[('Doe, John', 'john@example.com'), ('He said "hi"', 'hi@example.org')],
              [('Back\\slash Desk', 'bs@example.net')],
@@ -50,57 +60,81 @@ CASES = [
              [('长长的中文显示名称' * 4, 'cn-long@example.com')]],
          bcc=[[('Secret Boss', 'hidden-boss@example.com')], [('', 'hidden2@example.com')]],
          subject='names'),
-    dict(name='05 lines starting with ".", "From ", "--"',
+    dict(name='05 body lines starting with ".", "From ", "--" come back unchanged',
          text='.\n.leading dot\n..two dots\nFrom the desk\n>From quoted\n--\n-- \n--boundary-like--\nend',
          html='<p>x</p>\n.\nFrom here\n--\n'),
-    dict(name='06 line over 998 octets (ASCII and CJK)', text_via='file',
+    dict(name='06 text lines over 998 octets (ASCII and CJK) are encoded within the limit '
+              'and decode back', text_via='file',
          text='a' * 5000 + '\n' + '中' * 1000 + '\nshort\n' + 'b' * 999),
-    dict(name='07 mixed line ends, trailing blanks, "=" signs', text_via='file',
+    dict(name='07 mixed line ends come back as one kind; trailing blanks and "=" signs '
+              'survive', text_via='file',
          text='crlf\r\nlf\ncr\rtrailing spaces   \ntab\t\n\tleading tab\n'
               '= sign a=b ==\n=3D=\n=?utf-8?q?not_encoded?=\r\r\n\n\rlast  '),
-    dict(name='08 binary attachment, all 256 byte values',
+    dict(name='08 a binary attachment with all 256 byte values decodes back byte-exact',
          attach=[dict(file='blob.bin', data=bytes(range(256)) * 40,
                        type='application/octet-stream')]),
-    dict(name='09 non-ASCII and long file names',
+    dict(name='09 non-ASCII and long attachment names decode back, the name= fallback too',
          attach=[dict(file='a.csv', data=CSV, name='成交回报-2024年.csv', expect='text/csv'),
                  dict(file='b.csv', data=CSV, name=LONG_CN_NAME, expect='text/csv'),
                  dict(file='c.csv', data=CSV, name=LONG_ASCII_NAME, expect='text/csv')]),
-    dict(name='10 text + html + inline PNG + CSV attachment', html_via='file',
+    dict(name='10 text + html + inline PNG + CSV attachment nest as mixed(alternative('
+              'plain, related(html, png)), csv), each part back', html_via='file',
          text='价格图见附件\n',
          html='<p>价格图</p>\n<img src="cid:chart1" alt="chart">\n',
          inline=[dict(file='chart.png', data=PNG, cid='chart1', expect='image/png')],
          attach=[dict(file='fills.csv', data=CSV, expect='text/csv')]),
-    dict(name='11 html only + inline image', text=None,
+    dict(name='11 html only + inline image: related(html, jpeg), no text/plain part', text=None,
          html='<html><body><img src="cid:logo"><p>只有HTML</p></body></html>',
          inline=[dict(file='logo.jpg', data=b'\xff\xd8\xff\xe0' + bytes(300), cid='logo',
                       expect='image/jpeg')]),
-    dict(name='12 extra headers', headers=[('X-Strategy', '突破 v2'), ('X-Order-Id', '12345')]),
-    dict(name='13 empty text', text=''),
-    dict(name='14 empty attachment file',
+    dict(name='12 extra headers (one in CJK) decode back, once each', headers=[('X-Strategy', '突破 v2'), ('X-Order-Id', '12345')]),
+    dict(name='13 an empty text stays an empty text/plain part', text=''),
+    dict(name='14 an empty attachment file gives an empty attachment',
          attach=[dict(file='empty.bin', data=b'', expect='application/octet-stream')]),
-    dict(name='15 inline image without html', text='see image\n',
+    dict(name='15 an inline image without html is a Content-Disposition: inline part',
+         text='see image\n',
          inline=[dict(file='pic.png', data=PNG, cid='pic1', expect='image/png')]),
 ]
 
 
-def base_args(subject='s', extra=()):
-    return ['--from', 'Bot <bot@example.com>', '--to', 'a@example.com',
-            '--subject', subject, '--text', 'hi', *extra, '--dry-run']
+def base_args(subject='s', extra=(), frm='Bot <bot@example.com>', to='a@example.com',
+              text='hi', text_file=None):
+    """A small --dry-run; frm=None leaves --from out, text=None --text."""
+    return ((['--from', frm] if frm is not None else []) + ['--to', to, '--subject', subject]
+            + (['--text', text] if text is not None else [])
+            + (['--text-file', text_file] if text_file else []) + [*extra, '--dry-run'])
 
 
-NEGATIVE = [  # (name, argv, exit code, any of these (lower-case) in stderr)
-    ('N1 subject with LF', base_args('a\nBcc: x@evil.com'), 2, ['subject']),
-    ('N2 header with CR', base_args(extra=['--header', 'X-A: a\rb']), 2, ['header', 'x-a']),
-    ('N3 invalid UTF-8 subject', base_args(b'\xff\xfe'), 2, ['subject']),
-    ('N4 missing attachment file', base_args(extra=['--attach', '/nonexistent/dir/missing.pdf']),
+def with_overlong_text_file(tmp):
+    """base_args with --text-file holding an overlong UTF-8 sequence (C0 AF,
+    a "/" in two bytes)."""
+    path = os.path.join(tmp, 'bad.txt')
+    with open(path, 'wb') as f:
+        f.write(b'ok line\n\xc0\xaf overlong slash\n')
+    return base_args(text=None, text_file=path)
+
+
+# (name, argv or a function of a temporary directory giving it, exit code,
+# any of these (lower-case) in stderr). Each must also leave stdout empty
+# and say something on stderr.
+NEGATIVE = [
+    ('N1 a subject with LF is refused (exit 2, names the subject): no header injection',
+     base_args('a\nBcc: x@evil.com'), 2, ['subject']),
+    ('N2 a --header value with CR is refused (exit 2, names the header)',
+     base_args(extra=['--header', 'X-A: a\rb']), 2, ['header', 'x-a']),
+    ('N3 an invalid UTF-8 subject is refused (exit 2, names the subject)',
+     base_args(b'\xff\xfe'), 2, ['subject']),
+    ('N4 a missing attachment file is refused (exit 2, names the path)',
+     base_args(extra=['--attach', '/nonexistent/dir/missing.pdf']),
      2, ['/nonexistent/dir/missing.pdf']),
-    ('N5 bad address', base_args()[:2] + ['--to', 'not-an-address'] + base_args()[4:], 2,
-     ['--to', 'to[', 'not-an-address']),
-    ('N6 header replacing Subject', base_args(extra=['--header', 'Subject: x']), 2,
-     ['header', 'subject']),
-    ('N7 invalid UTF-8 (overlong) in text file', 'TEXTFILE', 2, ['text']),
-    ('U1 unknown flag', base_args(extra=['--frobnicate']), 1, []),
-    ('U2 missing --from', base_args()[2:], 1, []),
+    ('N5 a malformed --to address is refused (exit 2, names it)',
+     base_args(to='not-an-address'), 2, ['--to', 'to[', 'not-an-address']),
+    ('N6 --header cannot replace Subject (exit 2)',
+     base_args(extra=['--header', 'Subject: x']), 2, ['header', 'subject']),
+    ('N7 an overlong UTF-8 sequence in --text-file is refused (exit 2, names the text)',
+     with_overlong_text_file, 2, ['text']),
+    ('U1 an unknown flag is a usage error (exit 1)', base_args(extra=['--frobnicate']), 1, []),
+    ('U2 a missing --from is a usage error (exit 1)', base_args(frm=None), 1, []),
 ]
 
 
@@ -115,16 +149,6 @@ def fmt_addr(name, addr):
 def norm(s):  # the documented line-end rule, computed independently
     s = re.sub(r'\r\n|\r|\n', '\n', s)
     return s if s.endswith('\n') else s + '\n'
-
-
-# make valgrind runs every C program under a wrapper named here.
-WRAP = [w.encode() for w in shlex.split(os.environ.get('SMTPMAIL_TEST_WRAP', ''))]
-
-
-def run(argv):
-    argv = WRAP + [CLI] + [a if isinstance(a, bytes) else a.encode() for a in argv]
-    return subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True,
-                          timeout=300 if WRAP else 30)
 
 
 def build_argv(c, tmp):
@@ -181,6 +205,12 @@ def header_blocks(lines, msg):
         elif line in delims:
             inside = True
     return blocks
+
+
+def block_of(blocks, msg, part):
+    """The raw header block of `part` (of `msg` itself: the top one), from
+    header_blocks(): its blocks follow msg.walk()."""
+    return blocks[[id(p) for p in msg.walk()].index(id(part))]
 
 
 def unfold(block):
@@ -268,20 +298,21 @@ def check_addresses(msg, top, field, groups, fail):
     if len(raw) != 1:
         fail('%d raw %s header lines in the top header block' % (len(raw), field))
         return
-    fixed = email.message_from_bytes(EW_GAP.sub(rb'\1', raw[0]) + b'\r\n\r\n',
-                                     policy=email.policy.default)[field]
+    (line,) = raw
+    fixed = parse_message(EW_GAP.sub(rb'\1', line) + b'\r\n\r\n')[field]
     got = [(a.display_name, a.addr_spec) for a in fixed.addresses]
     if got != want:
         fail('%s: decoded %r, expected %r' % (field, got, want))
 
 
 def check_case(c, data, fail):
-    msg = email.message_from_bytes(data, policy=email.policy.default)
+    msg = parse_message(data)
     blocks = check_raw(data, msg, fail)
+    top = block_of(blocks, msg, msg)
     frm = c.get('frm', BOT)
-    check_addresses(msg, blocks[0], 'from', [[frm]], fail)
-    check_addresses(msg, blocks[0], 'to', c.get('to', [[('', 'trader@example.com')]]), fail)
-    check_addresses(msg, blocks[0], 'cc', c.get('cc', []), fail)
+    check_addresses(msg, top, 'from', [[frm]], fail)
+    check_addresses(msg, top, 'to', c.get('to', [[('', 'trader@example.com')]]), fail)
+    check_addresses(msg, top, 'cc', c.get('cc', []), fail)
     if msg['bcc'] is not None:
         fail('Bcc header written')
     for _, addr in (p for g in c.get('bcc', []) for p in g):
@@ -291,8 +322,8 @@ def check_case(c, data, fail):
     if str(msg['subject']) != subject:
         fail('Subject decodes to %r, expected %r' % (str(msg['subject']), subject))
     if c.get('readable'):
-        raw = [l for l in unfold(blocks[0]) if l.lower().startswith(b'subject:')]
-        plain = EW.sub(b'', raw[0]) if raw else b''
+        raw = [l for l in unfold(top) if l.lower().startswith(b'subject:')]
+        plain = EW.sub(b'', next(iter(raw), b''))   # what a reader sees unencoded
         for word in c['readable']:
             if word.encode() not in plain:
                 fail('raw Subject lacks the plain ASCII word %r' % word)
@@ -330,7 +361,7 @@ def check_case(c, data, fail):
         got = part.get_content().replace('\r\n', '\n')
         want = norm(body)
         if got != want and not (body == '' and got == ''):
-            i = next((k for k, (x, y) in enumerate(zip(got, want)) if x != y), min(len(got), len(want)))
+            i = first_difference(got, want)
             fail('%s body differs at char %d: got %r, expected %r (lengths %d/%d)'
                  % (kind, i, got[i:i + 30], want[i:i + 30], len(got), len(want)))
     inline = c.get('inline', [])
@@ -361,7 +392,7 @@ def check_case(c, data, fail):
         if part.get_content_disposition() != 'attachment':
             fail('%s: disposition %r' % (what, part.get_content_disposition()))
         if not name.isascii():  # the RFC 2047 name= fallback must say the same
-            block = b'\n'.join(unfold(blocks[[id(p) for p in msg.walk()].index(id(part))]))
+            block = b'\n'.join(unfold(block_of(blocks, msg, part)))
             m = re.search(rb'[ \t;]name="(=\?[^"]*\?=)"', block)
             try:
                 fallback = m and ''.join(ew_decode(w.group()) for w in EW.finditer(m.group(1)))
@@ -371,63 +402,43 @@ def check_case(c, data, fail):
                 fail('%s: Content-Type name= fallback %r, expected %r' % (what, fallback, name))
 
 
-def main():
-    global CLI
-    if len(sys.argv) != 2:
-        sys.exit('usage: oracle.py PATH-TO-smtpmail-send')
-    CLI = os.path.abspath(sys.argv[1])
-    passed = failed = 0
+def rendered(c, cli, tmp, fail):
+    """Case c rendered by the CLI with --dry-run must read back as given."""
+    with tempfile.TemporaryDirectory(dir=tmp) as files:
+        r = harness.run([cli] + build_argv(c, files))
+    if r.returncode != 0:
+        fail('exit %d, stderr: %s' % (r.returncode, r.err.strip()))
+    else:
+        check_case(c, r.stdout, fail)
 
-    def report(name, problems):
-        nonlocal passed, failed
-        problems = list(dict.fromkeys(problems))  # drop repeats, keep order
-        if problems:
-            failed += 1
-            print('FAIL %s: %s' % (name, ' | '.join(p[:400] for p in problems[:8])
-                                   + (' | (+%d more)' % (len(problems) - 8) if len(problems) > 8 else '')))
-        else:
-            passed += 1
-            print('ok   %s' % name)
 
-    for c in CASES:
-        problems = []
-        try:
-            with tempfile.TemporaryDirectory() as tmp:
-                r = run(build_argv(c, tmp))
-            if r.returncode != 0:
-                problems.append('exit %d, stderr: %s' % (r.returncode, r.stderr.decode(errors='replace').strip()))
-            else:
-                check_case(c, r.stdout, problems.append)
-        except Exception as e:  # a crash in the checks is a failure, not an abort
-            problems.append('exception %s: %s' % (type(e).__name__, e))
-        report(c['name'], problems)
+def refused(argv, code, needles, cli, tmp, fail):
+    """The CLI must exit `code`, print nothing on stdout and say why on
+    stderr (one of `needles`, if any)."""
+    with tempfile.TemporaryDirectory(dir=tmp) as files:
+        r = harness.run([cli] + (argv(files) if callable(argv) else argv))
+    err = r.err
+    if r.returncode != code:
+        fail('exit %d, expected %d (stderr: %s)' % (r.returncode, code, err.strip()))
+    if r.stdout:
+        fail('stdout not empty (%d bytes)' % len(r.stdout))
+    if needles and not any(n in err.lower() for n in needles):
+        fail('stderr %r names none of %r' % (err.strip(), needles))
+    if not err.strip():
+        fail('stderr is empty')
 
-    for name, argv, code, needles in NEGATIVE:
-        problems = []
-        try:
-            with tempfile.TemporaryDirectory() as tmp:
-                if argv == 'TEXTFILE':
-                    path = os.path.join(tmp, 'bad.txt')
-                    with open(path, 'wb') as f:
-                        f.write(b'ok line\n\xc0\xaf overlong slash\n')
-                    argv = base_args()[:6] + ['--text-file', path, '--dry-run']
-                r = run(argv)
-            err = r.stderr.decode(errors='replace')
-            if r.returncode != code:
-                problems.append('exit %d, expected %d (stderr: %s)' % (r.returncode, code, err.strip()))
-            if r.stdout:
-                problems.append('stdout not empty (%d bytes)' % len(r.stdout))
-            if needles and not any(n in err.lower() for n in needles):
-                problems.append('stderr %r names none of %r' % (err.strip(), needles))
-            if not err.strip():
-                problems.append('stderr is empty')
-        except Exception as e:
-            problems.append('exception %s: %s' % (type(e).__name__, e))
-        report(name, problems)
 
-    print('%d passed, %d failed' % (passed, failed))
-    sys.exit(1 if failed else 0)
+suite = harness.Suite('oracle.py PATH-TO-smtpmail-send')
+for _c in CASES:
+    suite.add(_c['name'], functools.partial(rendered, _c))
+for _name, _argv, _code, _needles in NEGATIVE:
+    suite.add(_name, functools.partial(refused, _argv, _code, _needles))
+
+
+def setup(cli, tmp, stack):
+    cli = os.path.abspath(cli)
+    return lambda case, fail: case.fn(cli, tmp, fail)
 
 
 if __name__ == '__main__':
-    main()
+    raise SystemExit(suite.main(setup))
