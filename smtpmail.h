@@ -2126,7 +2126,7 @@ static smtpmail_result smtpmail__list_fail(smtpmail_error *err, smtpmail_result 
         va_start(ap, fmt);
         vsnprintf(text, sizeof text, fmt, ap);
         va_end(ap);
-        smtpmail__fail(err, r, "list", "address list: position %lu (entry %lu): %s",
+        smtpmail__fail(err, r, SMTPMAIL_STAGE_MESSAGE, "list", "address list: position %lu (entry %lu): %s",
                        (unsigned long)pos, (unsigned long)entry, text);
     }
     return r;
@@ -2243,7 +2243,7 @@ static smtpmail_result smtpmail__address_parse(const char *list, smtpmail_addres
 
     if (count) *count = 0;
     if (!list || !count || (!out && cap > 0) || (!storage && storage_cap > 0))
-        return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, "list",
+        return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, SMTPMAIL_STAGE_MESSAGE, "list",
                               "list or count is NULL, or out or storage is NULL with a capacity");
     for (;;) {
         smtpmail__list_item it;
