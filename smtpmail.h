@@ -4370,6 +4370,7 @@ static smtpmail_result smtpmail__source_emit(smtpmail_session *s, const smtpmail
 {
     unsigned char chunk[1024];
     size_t left = src->len, got;
+    o->err = err;
     if (src->msg) {
         o->rnd = s->rnd + s->rnd_pos; /* the same for a trial and a stream */
         return smtpmail__render(src->msg, s->cfg.hooks, o, err);
@@ -5420,6 +5421,7 @@ SMTPMAIL_API smtpmail_result smtpmail_session_send_raw(smtpmail_session *s, cons
     /* Every line checked before anything is sent (counted, not stored). */
     memset(&o, 0, sizeof o);
     o.direct = 1;
+    o.err = err;
     if ((r = smtpmail__source_emit(s, &src, &o, err)) != SMTPMAIL_OK) return r;
     smtpmail__deadline(s);
     s->fresh = 0;

@@ -11,6 +11,10 @@
      recover  one session: a 25 MB attachment, over the server's 32 MiB
               limit once in base64, gets 552 after the final dot; then a
               small message "after 552" on the same session goes through
+     raw      the message rendered by smtpmail_message_render, sent by
+              smtpmail_session_send_raw with the envelope To + Cc + Bcc;
+              before it, bytes with a bare LF are refused (field "data")
+              and nothing is sent
    Every mode also checks that neither the transcript (hooks.log) nor
    err.message holds the password or a base64 form of it.
 
@@ -191,7 +195,7 @@ int main(int argc, char **argv)
     char why[400];
 
     if (argc != 5) {
-        fprintf(stderr, "usage: real_send one|login|session|badpass|recover|capem|cadir URL CAFILE PASSWORD\n");
+        fprintf(stderr, "usage: real_send one|login|session|badpass|recover|raw|capem|cadir URL CAFILE PASSWORD\n");
         return 2;
     }
     mode = argv[1];
@@ -308,6 +312,35 @@ int main(int argc, char **argv)
             check(r == SMTPMAIL_OK, "the same session sends the next message", why);
         }
         smtpmail_session_close(s);
+    } else if (strcmp(mode, "raw") == 0) {
+        static const char *const rcpt[3] = {"trader@example.com", "risk@example.com", "boss@example.com"};
+        static const char bare_lf[] = "Subject: x\r\n\r\nbare\nLF\r\n";
+        smtpmail_envelope env = {USER, rcpt, 3};
+        smtpmail_session *s = NULL;
+        size_t len = 0;
+        char *eml = NULL;
+        r = smtpmail_message_render(&msg, NULL, NULL, 0, &len, &err);
+        check(r == SMTPMAIL_ERR_BUFFER_TOO_SMALL && len > 0, "smtpmail_message_render measures", err.message);
+        if (len > 0 && (eml = malloc(len + 1)) != NULL)
+            r = smtpmail_message_render(&msg, NULL, eml, len + 1, &len, &err);
+        check(eml && r == SMTPMAIL_OK, "smtpmail_message_render", err.message);
+        cfg.username = USER;
+        r = smtpmail_session_open(&cfg, &s, &err);
+        check(r == SMTPMAIL_OK, "smtpmail_session_open", err.message);
+        if (r == SMTPMAIL_OK && eml) {
+            r = smtpmail_session_send_raw(s, &env, bare_lf, sizeof bare_lf - 1, &err);
+            snprintf(why, sizeof why, "%s, field %s: %s", smtpmail_result_str(r), err.field, err.message);
+            check(r == SMTPMAIL_ERR_BAD_FIELD && strcmp(err.field, "data") == 0,
+                  "a bare LF: SMTPMAIL_ERR_BAD_FIELD, field data", why);
+            check(count_lines(transcript.text, "C: MAIL FROM:") == 0, "nothing sent for it", transcript.text);
+            r = smtpmail_session_send_raw(s, &env, eml, len, &err);
+            snprintf(why, sizeof why, "%s: %s", smtpmail_result_str(r), err.message);
+            check(r == SMTPMAIL_OK, "smtpmail_session_send_raw returns SMTPMAIL_OK", why);
+            snprintf(why, sizeof why, "%d replies, %d of them 250", replies.count, replies.ok);
+            check(replies.count == 3 && replies.ok == 3, "on_recipient: 3 replies, all 250", why);
+        }
+        smtpmail_session_close(s);
+        free(eml);
     } else {
         fprintf(stderr, "real_send: unknown mode %s\n", mode);
         return 2;

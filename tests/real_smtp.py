@@ -47,7 +47,7 @@ C_HTML = '<p>信号：<b>买入</b> rb2405 @ 3650</p>\n'
 C_CSV_NAME = '成交回报.csv'
 C_CSV = 'date,symbol,side,price\r\n2024-01-02,rb2405,买入,3650\n'.encode()
 # real_send modes that send tests/real_send.c's message once.
-C_ONE_MESSAGE_MODES = ('one', 'login', 'capem', 'cadir')
+C_ONE_MESSAGE_MODES = ('one', 'login', 'capem', 'cadir', 'raw')
 
 SEND_BUFFER = 16384   # SMTPMAIL_SEND_BUFFER: a body longer than this is streamed
 
@@ -474,6 +474,13 @@ def _(env, fail):
                 fail('subject %r, expected "after 552"' % subject_of(d))
         check_one_connection(env, fail, 'tls', got)
 
+
+
+@suite.case('10b C API smtpmail_session_send_raw: a rendered message with its own envelope '
+            '(Bcc only there) arrives intact; bytes with a bare LF are refused unsent (real_send raw)')
+def _(env, fail):
+    got = c_api(env, fail, 'raw', 'tls', 'smtps', 1, 'PLAIN')
+    check_one_connection(env, fail, 'tls', got)
 
 BAD_CERTS = [  # (number, server, scheme, what is wrong, stderr says one of (lower case))
     ('11', 'tls_wronghost', 'smtps', 'a certificate for another host name',
