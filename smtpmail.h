@@ -3187,18 +3187,10 @@ static void smtpmail__local_name(char *out, size_t cap)
 }
 #endif /* SMTPMAIL_NO_SOCKETS */
 
-/* >>channel --------------------------------------------------------------- */
-
-/* What a server's certificate is checked against. */
-typedef enum smtpmail__trust {
-    SMTPMAIL__TRUST_CHAIN = 0,          /* a CA chain (config.ca_*, the system's), and the pin if any */
-    SMTPMAIL__TRUST_PIN_ONLY,           /* the pin alone: no bundle, no chain */
-    SMTPMAIL__TRUST_INSECURE_NONE       /* config.insecure_skip_verify: nothing */
-} smtpmail__trust;
-
-/* The secure channel: the transport, and mbedTLS on top of it once TLS is
-   on. The SMTP engine reads and writes through it without knowing which. */
-typedef struct smtpmail__chan {
+/* The transport under the session's deadline: TCP above, or the caller's
+   (config.transport). Each wait is bounded by io_ms and by what is left
+   of the call. TLS and plaintext alike move their bytes through it. */
+typedef struct smtpmail__pipe {
     smtpmail_transport tr;
     void *conn;
     int open;
@@ -3206,54 +3198,55 @@ typedef struct smtpmail__chan {
     const smtpmail_hooks *hooks;
     uint64_t deadline;          /* absolute ticks: the end of the current call */
     uint32_t io_ms;             /* longest single wait */
-    int io_result;              /* what the transport said, under TLS */
-    int poll_only;              /* the next recv must not wait */
-#ifndef SMTPMAIL_NO_TLS
-    int tls_ready, tls_on, ssl_inited;
-    smtpmail__trust trust;
-    const char *pins;
-    int pin_state;              /* 1 the peer's key matched a pin, -1 it did not */
-    mbedtls_ssl_context ssl;
-    mbedtls_ssl_config conf;
-    mbedtls_x509_crt ca;
-    mbedtls_entropy_context *entropy; /* only when the OS gives no random bytes */
-    mbedtls_ctr_drbg_context drbg;
-#endif
-} smtpmail__chan;
+} smtpmail__pipe;
 
 /* How long the next wait may take: the step limit or what is left of the
    call, whichever is less; 0 when the deadline has passed. */
-static uint32_t smtpmail__chan_wait_ms(const smtpmail__chan *ch)
+static uint32_t smtpmail__pipe_wait_ms(const smtpmail__pipe *p)
 {
-    uint64_t now = smtpmail__ticks(ch->hooks);
-    uint64_t left = ch->deadline > now ? ch->deadline - now : 0;
-    return left < ch->io_ms ? (uint32_t)left : ch->io_ms;
+    uint64_t now = smtpmail__ticks(p->hooks);
+    uint64_t left = p->deadline > now ? p->deadline - now : 0;
+    return left < p->io_ms ? (uint32_t)left : p->io_ms;
 }
 
-static int smtpmail__raw_write(smtpmail__chan *ch, const unsigned char *p, size_t len)
+static int smtpmail__pipe_write(smtpmail__pipe *p, const unsigned char *data, size_t len)
 {
     while (len > 0) {
-        uint32_t ms = smtpmail__chan_wait_ms(ch);
+        uint32_t ms = smtpmail__pipe_wait_ms(p);
         int n;
         if (ms == 0) return SMTPMAIL_ERR_TIMEOUT;
-        n = ch->tr.send(ch->conn, p, len, ms, ch->tr.user_data);
+        n = p->tr.send(p->conn, data, len, ms, p->tr.user_data);
         if (n < 0) return n;
         if (n == 0 || (size_t)n > len) return SMTPMAIL_ERR_NETWORK;
-        p += n;
+        data += n;
         len -= (size_t)n;
     }
     return 0;
 }
 
-static int smtpmail__raw_read(smtpmail__chan *ch, unsigned char *buf, size_t cap)
+/* Reads at least one byte: > 0 bytes, or a negative result. */
+static int smtpmail__pipe_read(smtpmail__pipe *p, unsigned char *buf, size_t cap)
 {
-    uint32_t ms = smtpmail__chan_wait_ms(ch);
+    uint32_t ms = smtpmail__pipe_wait_ms(p);
     int n;
     if (ms == 0) return SMTPMAIL_ERR_TIMEOUT;
-    n = ch->tr.recv(ch->conn, buf, cap, ms, ch->tr.user_data);
+    n = p->tr.recv(p->conn, buf, cap, ms, p->tr.user_data);
     if (n == 0) return SMTPMAIL_ERR_NETWORK; /* the server closed the connection */
     if (n > 0 && (size_t)n > cap) return SMTPMAIL_ERR_NETWORK;
     return n;
+}
+
+/* A read that never waits: SMTPMAIL_ERR_TIMEOUT when nothing is there. */
+static int smtpmail__pipe_poll(smtpmail__pipe *p, unsigned char *buf, size_t cap)
+{
+    return p->tr.recv(p->conn, buf, cap, 0, p->tr.user_data);
+}
+
+static void smtpmail__pipe_close(smtpmail__pipe *p)
+{
+    if (p->open) p->tr.close(p->conn, p->tr.user_data);
+    p->open = 0;
+    p->conn = NULL;
 }
 
 #ifndef SMTPMAIL_NO_TLS
@@ -3290,34 +3283,58 @@ static int smtpmail__raw_read(smtpmail__chan *ch, unsigned char *buf, size_t cap
 
 /* >>tls ------------------------------------------------------------------- */
 
+/* What a server's certificate is checked against. */
+typedef enum smtpmail__trust {
+    SMTPMAIL__TRUST_CHAIN = 0,          /* a CA chain (config.ca_*, the system's), and the pin if any */
+    SMTPMAIL__TRUST_PIN_ONLY,           /* the pin alone: no bundle, no chain */
+    SMTPMAIL__TRUST_INSECURE_NONE       /* config.insecure_skip_verify: nothing */
+} smtpmail__trust;
+
+/* mbedTLS over a pipe: the configuration, trust anchors and RNG of a
+   session (set up once), and the TLS state of its current connection. */
+typedef struct smtpmail__tls {
+    smtpmail__pipe *pipe;       /* the transport the records go over */
+    int io_result;              /* what the transport said, under TLS */
+    int poll_only;              /* the next recv must not wait */
+    int ready, on, ssl_inited;  /* set up; handshake done; ssl to free */
+    smtpmail__trust trust;
+    const char *pins;
+    int pin_state;              /* 1 the peer's key matched a pin, -1 it did not */
+    mbedtls_ssl_context ssl;
+    mbedtls_ssl_config conf;
+    mbedtls_x509_crt ca;
+    mbedtls_entropy_context *entropy; /* only when the OS gives no random bytes */
+    mbedtls_ctr_drbg_context drbg;
+} smtpmail__tls;
+
 /* mbedTLS's I/O callbacks: the active transport, with the channel's time
    limits. A transport failure is kept in io_result so that the caller
    reports a timeout as a timeout, not as a TLS error. */
 static int smtpmail__bio_send(void *ctx, const unsigned char *buf, size_t len)
 {
-    smtpmail__chan *ch = (smtpmail__chan *)ctx;
-    uint32_t ms = smtpmail__chan_wait_ms(ch);
-    int n = ms == 0 ? SMTPMAIL_ERR_TIMEOUT : ch->tr.send(ch->conn, buf, len, ms, ch->tr.user_data);
+    smtpmail__tls *t = (smtpmail__tls *)ctx;
+    uint32_t ms = smtpmail__pipe_wait_ms(t->pipe);
+    int n = ms == 0 ? SMTPMAIL_ERR_TIMEOUT : t->pipe->tr.send(t->pipe->conn, buf, len, ms, t->pipe->tr.user_data);
     if (n > 0 && (size_t)n <= len) return n;
-    ch->io_result = n < 0 ? n : SMTPMAIL_ERR_NETWORK;
+    t->io_result = n < 0 ? n : SMTPMAIL_ERR_NETWORK;
     return n == SMTPMAIL_ERR_TIMEOUT ? MBEDTLS_ERR_SSL_TIMEOUT : MBEDTLS_ERR_NET_SEND_FAILED;
 }
 
 static int smtpmail__bio_recv(void *ctx, unsigned char *buf, size_t len)
 {
-    smtpmail__chan *ch = (smtpmail__chan *)ctx;
+    smtpmail__tls *t = (smtpmail__tls *)ctx;
     int n;
-    if (ch->poll_only) {
-        n = ch->tr.recv(ch->conn, buf, len, 0, ch->tr.user_data);
+    if (t->poll_only) {
+        n = t->pipe->tr.recv(t->pipe->conn, buf, len, 0, t->pipe->tr.user_data);
         if (n == SMTPMAIL_ERR_TIMEOUT) return MBEDTLS_ERR_SSL_WANT_READ; /* nothing yet */
         if (n == 0) n = SMTPMAIL_ERR_NETWORK;
         if (n > 0) return n;
-        ch->io_result = n;
+        t->io_result = n;
         return MBEDTLS_ERR_NET_RECV_FAILED;
     }
-    n = smtpmail__raw_read(ch, buf, len);
+    n = smtpmail__pipe_read(t->pipe, buf, len);
     if (n > 0) return n;
-    ch->io_result = n;
+    t->io_result = n;
     return n == SMTPMAIL_ERR_TIMEOUT ? MBEDTLS_ERR_SSL_TIMEOUT : MBEDTLS_ERR_NET_RECV_FAILED;
 }
 
@@ -3453,10 +3470,10 @@ static int smtpmail__pin_match(const char *pins, mbedtls_x509_crt *crt)
    is the trust; otherwise a mismatch fails the chain. */
 static int smtpmail__verify_cb(void *ctx, mbedtls_x509_crt *crt, int depth, uint32_t *flags)
 {
-    smtpmail__chan *ch = (smtpmail__chan *)ctx;
-    if (depth != 0 || !ch->pins) return 0;
-    ch->pin_state = smtpmail__pin_match(ch->pins, crt) ? 1 : -1;
-    if (ch->pin_state < 0) *flags |= MBEDTLS_X509_BADCERT_OTHER;
+    smtpmail__tls *t = (smtpmail__tls *)ctx;
+    if (depth != 0 || !t->pins) return 0;
+    t->pin_state = smtpmail__pin_match(t->pins, crt) ? 1 : -1;
+    if (t->pin_state < 0) *flags |= MBEDTLS_X509_BADCERT_OTHER;
     return 0;
 }
 
@@ -3466,19 +3483,19 @@ static int smtpmail__verify_cb(void *ctx, mbedtls_x509_crt *crt, int depth, uint
    hook nor the weak fallback of smtpmail__random. */
 static int smtpmail__tls_entropy(void *ctx, unsigned char *buf, size_t len)
 {
-    smtpmail__chan *ch = (smtpmail__chan *)ctx;
+    smtpmail__tls *t = (smtpmail__tls *)ctx;
     if (smtpmail__os_random(buf, len) == 0) return 0;
-    if (!ch->entropy) {
-        ch->entropy = (mbedtls_entropy_context *)smtpmail__alloc(ch->hooks, sizeof *ch->entropy);
-        if (!ch->entropy) return MBEDTLS_ERR_ENTROPY_SOURCE_FAILED;
-        mbedtls_entropy_init(ch->entropy);
+    if (!t->entropy) {
+        t->entropy = (mbedtls_entropy_context *)smtpmail__alloc(t->pipe->hooks, sizeof *t->entropy);
+        if (!t->entropy) return MBEDTLS_ERR_ENTROPY_SOURCE_FAILED;
+        mbedtls_entropy_init(t->entropy);
     }
-    return mbedtls_entropy_func(ch->entropy, buf, len);
+    return mbedtls_entropy_func(t->entropy, buf, len);
 }
 
 /* Loads the RNG and the trust anchors once per session; every connection
    of the session shares them. */
-static smtpmail_result smtpmail__tls_setup(smtpmail__chan *ch, const smtpmail_config *cfg,
+static smtpmail_result smtpmail__tls_setup(smtpmail__tls *t, const smtpmail_config *cfg,
                                            smtpmail_error *err)
 {
     static const char pers[] = "smtpmail.h";
@@ -3486,20 +3503,20 @@ static smtpmail_result smtpmail__tls_setup(smtpmail__chan *ch, const smtpmail_co
     const char *where = NULL;
     char text[160];
     int r;
-    if (ch->tls_ready) return SMTPMAIL_OK;
-    mbedtls_ssl_config_init(&ch->conf);
-    mbedtls_x509_crt_init(&ch->ca);
-    mbedtls_ctr_drbg_init(&ch->drbg);
-    ch->tls_ready = 1;
+    if (t->ready) return SMTPMAIL_OK;
+    mbedtls_ssl_config_init(&t->conf);
+    mbedtls_x509_crt_init(&t->ca);
+    mbedtls_ctr_drbg_init(&t->drbg);
+    t->ready = 1;
     if (smtpmail__psa_init() != 0)
         return smtpmail__fail_stage(err, SMTPMAIL_ERR_TLS, SMTPMAIL_STAGE_TLS, "psa_crypto_init failed");
     /* The OS entropy source, personalised with the random hook's bytes. */
-    smtpmail__random(ch->hooks, seed, sizeof seed);
+    smtpmail__random(t->pipe->hooks, seed, sizeof seed);
     memcpy(seed, pers, sizeof pers - 1);
-    r = mbedtls_ctr_drbg_seed(&ch->drbg, smtpmail__tls_entropy, ch, seed, sizeof seed);
+    r = mbedtls_ctr_drbg_seed(&t->drbg, smtpmail__tls_entropy, t, seed, sizeof seed);
     smtpmail__wipe(seed, sizeof seed);
     if (r == 0)
-        r = mbedtls_ssl_config_defaults(&ch->conf, MBEDTLS_SSL_IS_CLIENT, MBEDTLS_SSL_TRANSPORT_STREAM,
+        r = mbedtls_ssl_config_defaults(&t->conf, MBEDTLS_SSL_IS_CLIENT, MBEDTLS_SSL_TRANSPORT_STREAM,
                                         MBEDTLS_SSL_PRESET_DEFAULT);
     if (r != 0) {
         smtpmail__tls_strerror(r, text, sizeof text);
@@ -3507,12 +3524,12 @@ static smtpmail_result smtpmail__tls_setup(smtpmail__chan *ch, const smtpmail_co
         if (err) err->tls_error = r;
         return SMTPMAIL_ERR_TLS;
     }
-    mbedtls_ssl_conf_rng(&ch->conf, mbedtls_ctr_drbg_random, &ch->drbg);
-    smtpmail__tls_min_12(&ch->conf); /* no SSL 3, TLS 1.0 or 1.1 */
+    mbedtls_ssl_conf_rng(&t->conf, mbedtls_ctr_drbg_random, &t->drbg);
+    smtpmail__tls_min_12(&t->conf); /* no SSL 3, TLS 1.0 or 1.1 */
 
-    ch->pins = cfg->pin_sha256 && cfg->pin_sha256[0] ? cfg->pin_sha256 : NULL;
+    t->pins = cfg->pin_sha256 && cfg->pin_sha256[0] ? cfg->pin_sha256 : NULL;
     if (cfg->insecure_skip_verify) {
-        ch->trust = SMTPMAIL__TRUST_INSECURE_NONE;
+        t->trust = SMTPMAIL__TRUST_INSECURE_NONE;
     } else if (cfg->ca_file || cfg->ca_dir || cfg->ca_pem) {
 #if !defined(MBEDTLS_FS_IO)
         if (cfg->ca_file || cfg->ca_dir) {
@@ -3523,15 +3540,15 @@ static smtpmail_result smtpmail__tls_setup(smtpmail__chan *ch, const smtpmail_co
             return SMTPMAIL_ERR_TRUST;
         }
 #else
-        if (cfg->ca_file && ((r = mbedtls_x509_crt_parse_file(&ch->ca, cfg->ca_file)) < 0 ||
-                             ch->ca.version == 0)) {
+        if (cfg->ca_file && ((r = mbedtls_x509_crt_parse_file(&t->ca, cfg->ca_file)) < 0 ||
+                             t->ca.version == 0)) {
             smtpmail__tls_strerror(r, text, sizeof text);
             smtpmail__fail_stage(err, SMTPMAIL_ERR_TRUST, SMTPMAIL_STAGE_TLS,
                             "config.ca_file \"%.100s\": no certificate loaded (%s)", cfg->ca_file, text);
             if (err) smtpmail__copy(err->field, sizeof err->field, "config.ca_file");
             return SMTPMAIL_ERR_TRUST;
         }
-        if (cfg->ca_dir && mbedtls_x509_crt_parse_path(&ch->ca, cfg->ca_dir) < 0) {
+        if (cfg->ca_dir && mbedtls_x509_crt_parse_path(&t->ca, cfg->ca_dir) < 0) {
             smtpmail__fail_stage(err, SMTPMAIL_ERR_TRUST, SMTPMAIL_STAGE_TLS,
                             "config.ca_dir \"%.100s\": no certificate loaded", cfg->ca_dir);
             return SMTPMAIL_ERR_TRUST;
@@ -3540,80 +3557,80 @@ static smtpmail_result smtpmail__tls_setup(smtpmail__chan *ch, const smtpmail_co
         if (cfg->ca_pem) {
             /* mbedtls_x509_crt_parse wants PEM with its NUL counted. */
             size_t n = cfg->ca_pem_len ? cfg->ca_pem_len : strlen(cfg->ca_pem);
-            unsigned char *pem = (unsigned char *)smtpmail__alloc(ch->hooks, n + 1);
+            unsigned char *pem = (unsigned char *)smtpmail__alloc(t->pipe->hooks, n + 1);
             if (!pem)
                 return smtpmail__fail_stage(err, SMTPMAIL_ERR_NO_MEMORY, SMTPMAIL_STAGE_TLS, "out of memory");
             memcpy(pem, cfg->ca_pem, n);
             pem[n] = '\0';
-            r = mbedtls_x509_crt_parse(&ch->ca, pem, n + 1);
-            smtpmail__free(ch->hooks, pem);
-            if (r < 0 || ch->ca.version == 0) {
+            r = mbedtls_x509_crt_parse(&t->ca, pem, n + 1);
+            smtpmail__free(t->pipe->hooks, pem);
+            if (r < 0 || t->ca.version == 0) {
                 smtpmail__fail_stage(err, SMTPMAIL_ERR_TRUST, SMTPMAIL_STAGE_TLS,
                                 "config.ca_pem: no certificate loaded");
                 return SMTPMAIL_ERR_TRUST;
             }
         }
-        ch->trust = SMTPMAIL__TRUST_CHAIN;
-    } else if (ch->pins) {
-        ch->trust = SMTPMAIL__TRUST_PIN_ONLY;
+        t->trust = SMTPMAIL__TRUST_CHAIN;
+    } else if (t->pins) {
+        t->trust = SMTPMAIL__TRUST_PIN_ONLY;
     } else {
-        where = smtpmail__load_system_roots(&ch->ca);
+        where = smtpmail__load_system_roots(&t->ca);
         if (!where)
             return smtpmail__fail_stage(err, SMTPMAIL_ERR_TRUST, SMTPMAIL_STAGE_TLS,
                                    "no system CA bundle found: set config.ca_file (or "
                                    "SSL_CERT_FILE), or pin the server's key");
-        ch->trust = SMTPMAIL__TRUST_CHAIN;
+        t->trust = SMTPMAIL__TRUST_CHAIN;
     }
-    if (ch->trust == SMTPMAIL__TRUST_CHAIN) {
-        mbedtls_ssl_conf_ca_chain(&ch->conf, &ch->ca, NULL);
-        mbedtls_ssl_conf_authmode(&ch->conf, MBEDTLS_SSL_VERIFY_REQUIRED);
+    if (t->trust == SMTPMAIL__TRUST_CHAIN) {
+        mbedtls_ssl_conf_ca_chain(&t->conf, &t->ca, NULL);
+        mbedtls_ssl_conf_authmode(&t->conf, MBEDTLS_SSL_VERIFY_REQUIRED);
     } else {
         /* Pin only (checked after the handshake), or INSECURE: the
            handshake does not fail on the chain. */
-        mbedtls_ssl_conf_authmode(&ch->conf, ch->pins ? MBEDTLS_SSL_VERIFY_OPTIONAL : MBEDTLS_SSL_VERIFY_NONE);
+        mbedtls_ssl_conf_authmode(&t->conf, t->pins ? MBEDTLS_SSL_VERIFY_OPTIONAL : MBEDTLS_SSL_VERIFY_NONE);
     }
-    if (ch->pins) mbedtls_ssl_conf_verify(&ch->conf, smtpmail__verify_cb, ch);
+    if (t->pins) mbedtls_ssl_conf_verify(&t->conf, smtpmail__verify_cb, t);
     return SMTPMAIL_OK;
 }
 
 /* The TLS handshake on the open transport: SNI and the host name check
    (mbedtls_ssl_set_hostname), then the pin. */
-static smtpmail_result smtpmail__tls_start(smtpmail__chan *ch, const char *host, uint32_t limit_ms,
+static smtpmail_result smtpmail__tls_start(smtpmail__tls *t, const char *host, uint32_t limit_ms,
                                            smtpmail_error *err)
 {
     char text[200];
-    uint32_t saved = ch->io_ms;
+    uint32_t saved = t->pipe->io_ms;
     int r;
-    mbedtls_ssl_init(&ch->ssl);
-    ch->ssl_inited = 1;
-    if ((r = mbedtls_ssl_setup(&ch->ssl, &ch->conf)) != 0 ||
-        (r = mbedtls_ssl_set_hostname(&ch->ssl, host)) != 0) {
+    mbedtls_ssl_init(&t->ssl);
+    t->ssl_inited = 1;
+    if ((r = mbedtls_ssl_setup(&t->ssl, &t->conf)) != 0 ||
+        (r = mbedtls_ssl_set_hostname(&t->ssl, host)) != 0) {
         smtpmail__tls_strerror(r, text, sizeof text);
         smtpmail__fail_stage(err, SMTPMAIL_ERR_TLS, SMTPMAIL_STAGE_TLS, "TLS setup failed: %s", text);
         if (err) err->tls_error = r;
         return SMTPMAIL_ERR_TLS;
     }
-    mbedtls_ssl_set_bio(&ch->ssl, ch, smtpmail__bio_send, smtpmail__bio_recv, NULL);
-    ch->io_result = 0;
-    ch->pin_state = 0;
-    ch->io_ms = limit_ms < saved ? limit_ms : saved;
-    do r = mbedtls_ssl_handshake(&ch->ssl);
+    mbedtls_ssl_set_bio(&t->ssl, t, smtpmail__bio_send, smtpmail__bio_recv, NULL);
+    t->io_result = 0;
+    t->pin_state = 0;
+    t->pipe->io_ms = limit_ms < saved ? limit_ms : saved;
+    do r = mbedtls_ssl_handshake(&t->ssl);
     while (SMTPMAIL__TLS_RETRY(r));
-    ch->io_ms = saved;
+    t->pipe->io_ms = saved;
     if (r != 0) {
-        uint32_t flags = mbedtls_ssl_get_verify_result(&ch->ssl);
-        if (ch->io_result != 0) {
-            smtpmail__fail_stage(err, (smtpmail_result)ch->io_result, SMTPMAIL_STAGE_TLS, "%s during the TLS handshake",
-                            ch->io_result == SMTPMAIL_ERR_TIMEOUT ? "timed out" : "connection lost");
-            return (smtpmail_result)ch->io_result;
+        uint32_t flags = mbedtls_ssl_get_verify_result(&t->ssl);
+        if (t->io_result != 0) {
+            smtpmail__fail_stage(err, (smtpmail_result)t->io_result, SMTPMAIL_STAGE_TLS, "%s during the TLS handshake",
+                            t->io_result == SMTPMAIL_ERR_TIMEOUT ? "timed out" : "connection lost");
+            return (smtpmail_result)t->io_result;
         }
-        if (ch->pin_state < 0) {
+        if (t->pin_state < 0) {
             smtpmail__fail_stage(err, SMTPMAIL_ERR_CERTIFICATE, SMTPMAIL_STAGE_TLS,
                             "the server's public key does not match config.pin_sha256 (server %s)", host);
             if (err) err->verify_flags = flags, err->tls_error = r;
             return SMTPMAIL_ERR_CERTIFICATE;
         }
-        if (ch->trust == SMTPMAIL__TRUST_CHAIN && flags != 0 && flags != (uint32_t)-1) {
+        if (t->trust == SMTPMAIL__TRUST_CHAIN && flags != 0 && flags != (uint32_t)-1) {
             smtpmail__verify_reason(flags, text, sizeof text);
             smtpmail__fail_stage(err, SMTPMAIL_ERR_CERTIFICATE, SMTPMAIL_STAGE_TLS, "%s (server %s)", text, host);
             if (err) err->verify_flags = flags, err->tls_error = r;
@@ -3624,77 +3641,104 @@ static smtpmail_result smtpmail__tls_start(smtpmail__chan *ch, const char *host,
         if (err) err->tls_error = r;
         return SMTPMAIL_ERR_TLS;
     }
-    if (ch->pins && ch->pin_state != 1) {
+    if (t->pins && t->pin_state != 1) {
         smtpmail__fail_stage(err, SMTPMAIL_ERR_CERTIFICATE, SMTPMAIL_STAGE_TLS,
                         "the server's public key does not match config.pin_sha256 (server %s)", host);
         return SMTPMAIL_ERR_CERTIFICATE;
     }
-    ch->tls_on = 1;
+    t->on = 1;
     return SMTPMAIL_OK;
 }
 
 /* Ends TLS on this connection (close_notify, best effort) and frees the
    per-connection state; the session's config stays for the next one. */
-static void smtpmail__tls_stop(smtpmail__chan *ch)
+static void smtpmail__tls_stop(smtpmail__tls *t)
 {
-    if (ch->tls_on) {
-        uint32_t saved = ch->io_ms;
-        ch->io_ms = saved < 1000 ? saved : 1000;
-        (void)mbedtls_ssl_close_notify(&ch->ssl);
-        ch->io_ms = saved;
+    if (t->on) {
+        uint32_t saved = t->pipe->io_ms;
+        t->pipe->io_ms = saved < 1000 ? saved : 1000;
+        (void)mbedtls_ssl_close_notify(&t->ssl);
+        t->pipe->io_ms = saved;
     }
-    if (ch->ssl_inited) mbedtls_ssl_free(&ch->ssl);
-    ch->ssl_inited = ch->tls_on = 0;
+    if (t->ssl_inited) mbedtls_ssl_free(&t->ssl);
+    t->ssl_inited = t->on = 0;
 }
 
-static void smtpmail__tls_free(smtpmail__chan *ch)
+static void smtpmail__tls_free(smtpmail__tls *t)
 {
-    smtpmail__tls_stop(ch);
-    if (!ch->tls_ready) return;
-    mbedtls_ssl_config_free(&ch->conf);
-    mbedtls_x509_crt_free(&ch->ca);
-    mbedtls_ctr_drbg_free(&ch->drbg);
-    if (ch->entropy) mbedtls_entropy_free(ch->entropy);
-    smtpmail__free(ch->hooks, ch->entropy);
-    ch->entropy = NULL;
-    ch->tls_ready = 0;
+    smtpmail__tls_stop(t);
+    if (!t->ready) return;
+    mbedtls_ssl_config_free(&t->conf);
+    mbedtls_x509_crt_free(&t->ca);
+    mbedtls_ctr_drbg_free(&t->drbg);
+    if (t->entropy) mbedtls_entropy_free(t->entropy);
+    smtpmail__free(t->pipe->hooks, t->entropy);
+    t->entropy = NULL;
+    t->ready = 0;
+}
+/* Reads at least one byte of a record: > 0, or a negative result. */
+static int smtpmail__tls_read(smtpmail__tls *t, unsigned char *buf, size_t cap)
+{
+    int r;
+    t->io_result = 0;
+    do r = mbedtls_ssl_read(&t->ssl, buf, cap);
+    while (SMTPMAIL__TLS_RETRY(r));
+    if (r > 0) return r;
+    if (t->io_result != 0) return t->io_result;
+    return r == 0 || r == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY ? SMTPMAIL_ERR_NETWORK : SMTPMAIL_ERR_TLS;
+}
+
+static int smtpmail__tls_write(smtpmail__tls *t, const unsigned char *p, size_t len)
+{
+    t->io_result = 0;
+    while (len > 0) {
+        int r = mbedtls_ssl_write(&t->ssl, p, len);
+        if (SMTPMAIL__TLS_RETRY(r)) continue;
+        if (r <= 0) return t->io_result != 0 ? t->io_result : SMTPMAIL_ERR_TLS;
+        p += r;
+        len -= (size_t)r;
+    }
+    return 0;
+}
+
+/* A read that never waits: 1 when a record or the peer's close was there. */
+static int smtpmail__tls_poll(smtpmail__tls *t, unsigned char *buf, size_t cap)
+{
+    int n;
+    t->poll_only = 1;
+    do n = mbedtls_ssl_read(&t->ssl, buf, cap);
+    while (n != MBEDTLS_ERR_SSL_WANT_READ && n != MBEDTLS_ERR_SSL_WANT_WRITE && SMTPMAIL__TLS_RETRY(n));
+    t->poll_only = 0;
+    return n != MBEDTLS_ERR_SSL_WANT_READ;
 }
 #endif /* SMTPMAIL_NO_TLS */
+
+/* >>channel --------------------------------------------------------------- */
+
+/* The secure channel: the pipe, and TLS on top of it once it is on. The
+   SMTP engine reads and writes through it without knowing which. */
+typedef struct smtpmail__chan {
+    smtpmail__pipe pipe;
+#ifndef SMTPMAIL_NO_TLS
+    smtpmail__tls tls;
+#endif
+} smtpmail__chan;
 
 /* Reads at least one byte: > 0 bytes, or a negative result. */
 static int smtpmail__chan_read(smtpmail__chan *ch, unsigned char *buf, size_t cap)
 {
 #ifndef SMTPMAIL_NO_TLS
-    if (ch->tls_on) {
-        int r;
-        ch->io_result = 0;
-        do r = mbedtls_ssl_read(&ch->ssl, buf, cap);
-        while (SMTPMAIL__TLS_RETRY(r));
-        if (r > 0) return r;
-        if (ch->io_result != 0) return ch->io_result;
-        return r == 0 || r == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY ? SMTPMAIL_ERR_NETWORK : SMTPMAIL_ERR_TLS;
-    }
+    if (ch->tls.on) return smtpmail__tls_read(&ch->tls, buf, cap);
 #endif
-    return smtpmail__raw_read(ch, buf, cap);
+    return smtpmail__pipe_read(&ch->pipe, buf, cap);
 }
 
 static int smtpmail__chan_write(smtpmail__chan *ch, const void *data, size_t len)
 {
-    const unsigned char *p = (const unsigned char *)data;
 #ifndef SMTPMAIL_NO_TLS
-    if (ch->tls_on) {
-        ch->io_result = 0;
-        while (len > 0) {
-            int r = mbedtls_ssl_write(&ch->ssl, p, len);
-            if (SMTPMAIL__TLS_RETRY(r)) continue;
-            if (r <= 0) return ch->io_result != 0 ? ch->io_result : SMTPMAIL_ERR_TLS;
-            p += r;
-            len -= (size_t)r;
-        }
-        return 0;
-    }
+    if (ch->tls.on) return smtpmail__tls_write(&ch->tls, (const unsigned char *)data, len);
 #endif
-    return smtpmail__raw_write(ch, p, len);
+    return smtpmail__pipe_write(&ch->pipe, (const unsigned char *)data, len);
 }
 
 /* Before a connection is reused: has the server closed it, or spoken
@@ -3702,29 +3746,19 @@ static int smtpmail__chan_write(smtpmail__chan *ch, const void *data, size_t len
    1 when the link is not fit for a new transaction. */
 static int smtpmail__chan_dead(smtpmail__chan *ch, unsigned char *buf, size_t cap)
 {
-    int n;
 #ifndef SMTPMAIL_NO_TLS
-    if (ch->tls_on) {
-        ch->poll_only = 1;
-        do n = mbedtls_ssl_read(&ch->ssl, buf, cap);
-        while (n != MBEDTLS_ERR_SSL_WANT_READ && n != MBEDTLS_ERR_SSL_WANT_WRITE && SMTPMAIL__TLS_RETRY(n));
-        ch->poll_only = 0;
-        return n != MBEDTLS_ERR_SSL_WANT_READ;
-    }
+    if (ch->tls.on) return smtpmail__tls_poll(&ch->tls, buf, cap);
 #endif
-    n = ch->tr.recv(ch->conn, buf, cap, 0, ch->tr.user_data);
-    return n != SMTPMAIL_ERR_TIMEOUT;
+    return smtpmail__pipe_poll(&ch->pipe, buf, cap) != SMTPMAIL_ERR_TIMEOUT;
 }
 
 /* Closes TLS and the transport. */
 static void smtpmail__chan_close(smtpmail__chan *ch)
 {
 #ifndef SMTPMAIL_NO_TLS
-    smtpmail__tls_stop(ch);
+    smtpmail__tls_stop(&ch->tls);
 #endif
-    if (ch->open) ch->tr.close(ch->conn, ch->tr.user_data);
-    ch->open = 0;
-    ch->conn = NULL;
+    smtpmail__pipe_close(&ch->pipe);
 }
 
 /* >>smtp ------------------------------------------------------------------ */
@@ -4225,7 +4259,7 @@ static smtpmail_result smtpmail__connect_steps(smtpmail_session *s, smtpmail_err
     smtpmail__reply rep;
     smtpmail_result r;
     uint64_t now = smtpmail__ticks(s->cfg.hooks);
-    uint64_t left = s->ch.deadline > now ? s->ch.deadline - now : 0;
+    uint64_t left = s->ch.pipe.deadline > now ? s->ch.pipe.deadline - now : 0;
     uint32_t limit;
     int c, sys = 0;
     smtpmail__chan_close(&s->ch);
@@ -4240,17 +4274,17 @@ static smtpmail_result smtpmail__connect_steps(smtpmail_session *s, smtpmail_err
     if (limit == 0) return smtpmail__fail_stage(err, SMTPMAIL_ERR_TIMEOUT, SMTPMAIL_STAGE_CONNECT, "no time left");
     smtpmail__log(s, "*: connecting to %s port %u", s->host, (unsigned)s->port);
 #ifndef SMTPMAIL_NO_SOCKETS
-    if (s->ch.default_tcp) c = smtpmail__tcp_open(&s->ch.conn, s->host, s->port, limit, &sys);
+    if (s->ch.pipe.default_tcp) c = smtpmail__tcp_open(&s->ch.pipe.conn, s->host, s->port, limit, &sys);
     else
 #endif
-        c = s->ch.tr.connect(&s->ch.conn, s->host, s->port, limit, s->ch.tr.user_data);
+        c = s->ch.pipe.tr.connect(&s->ch.pipe.conn, s->host, s->port, limit, s->ch.pipe.tr.user_data);
     if (c != 0) return smtpmail__connect_failed(s, c, sys, limit, err);
-    s->ch.open = 1;
+    s->ch.pipe.open = 1;
 #ifndef SMTPMAIL_NO_TLS
     if (s->mode == SMTPMAIL_TLS_IMPLICIT) {
-        if ((r = smtpmail__tls_start(&s->ch, s->host, limit, err)) != 0) return r;
-        smtpmail__log(s, "*: %s, %s", mbedtls_ssl_get_version(&s->ch.ssl),
-                      mbedtls_ssl_get_ciphersuite(&s->ch.ssl));
+        if ((r = smtpmail__tls_start(&s->ch.tls, s->host, limit, err)) != 0) return r;
+        smtpmail__log(s, "*: %s, %s", mbedtls_ssl_get_version(&s->ch.tls.ssl),
+                      mbedtls_ssl_get_ciphersuite(&s->ch.tls.ssl));
     }
 #endif
     if ((r = smtpmail__read_reply(s, err, SMTPMAIL_STAGE_GREETING, &rep, 0)) != 0) return r;
@@ -4276,9 +4310,9 @@ static smtpmail_result smtpmail__connect_steps(smtpmail_session *s, smtpmail_err
             smtpmail__log(s, "*: discarding %lu bytes received before TLS",
                           (unsigned long)(s->in_len - s->in_pos));
         s->in_pos = s->in_len = 0;
-        if ((r = smtpmail__tls_start(&s->ch, s->host, limit, err)) != 0) return r;
-        smtpmail__log(s, "*: %s, %s", mbedtls_ssl_get_version(&s->ch.ssl),
-                      mbedtls_ssl_get_ciphersuite(&s->ch.ssl));
+        if ((r = smtpmail__tls_start(&s->ch.tls, s->host, limit, err)) != 0) return r;
+        smtpmail__log(s, "*: %s, %s", mbedtls_ssl_get_version(&s->ch.tls.ssl),
+                      mbedtls_ssl_get_ciphersuite(&s->ch.tls.ssl));
         /* RFC 3207 4.2: forget what was learnt in clear, ask again. */
         if ((r = smtpmail__ehlo(s, err)) != 0) return r;
     }
@@ -4294,15 +4328,15 @@ static smtpmail_result smtpmail__connect_steps(smtpmail_session *s, smtpmail_err
    connection open: its failure is only remembered in quit_sent. */
 static void smtpmail__hang_up(smtpmail_session *s, int polite)
 {
-    if (polite && s->ch.open && s->link != SMTPMAIL__LINK_LOST) {
-        uint64_t saved = s->ch.deadline, bound = smtpmail__ticks(s->cfg.hooks) + 1000u;
-        if (bound < s->ch.deadline) s->ch.deadline = bound;
+    if (polite && s->ch.pipe.open && s->link != SMTPMAIL__LINK_LOST) {
+        uint64_t saved = s->ch.pipe.deadline, bound = smtpmail__ticks(s->cfg.hooks) + 1000u;
+        if (bound < s->ch.pipe.deadline) s->ch.pipe.deadline = bound;
         if (!s->quit_sent) {
             smtpmail__cmd(s, "QUIT");
             s->quit_sent = smtpmail__cmd_flush(s) == 0;
         }
         if (s->quit_sent) (void)smtpmail__chan_dead(&s->ch, s->in, sizeof s->in);
-        s->ch.deadline = saved;
+        s->ch.pipe.deadline = saved;
     }
     smtpmail__chan_close(&s->ch);
     s->link = SMTPMAIL__LINK_DOWN;
@@ -4996,21 +5030,22 @@ static smtpmail_result smtpmail__configure(smtpmail_session *s, const smtpmail_c
         if (!cfg->transport->connect || !cfg->transport->send || !cfg->transport->recv || !cfg->transport->close)
             return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, SMTPMAIL_STAGE_CONFIG, "config.transport",
                                   "config.transport needs connect, send, recv and close");
-        s->ch.tr = *cfg->transport;
+        s->ch.pipe.tr = *cfg->transport;
     } else {
 #ifdef SMTPMAIL_NO_SOCKETS
         return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, SMTPMAIL_STAGE_CONFIG, "config.transport",
                               "config.transport is required in a SMTPMAIL_NO_SOCKETS build");
 #else
-        s->ch.tr = smtpmail__tcp;
-        s->ch.default_tcp = 1;
+        s->ch.pipe.tr = smtpmail__tcp;
+        s->ch.pipe.default_tcp = 1;
 #endif
     }
-    s->ch.hooks = cfg->hooks;
-    s->ch.io_ms = cfg->io_timeout_ms ? cfg->io_timeout_ms : 30000;
+    s->ch.pipe.hooks = cfg->hooks;
+    s->ch.pipe.io_ms = cfg->io_timeout_ms ? cfg->io_timeout_ms : 30000;
 #ifndef SMTPMAIL_NO_TLS
+    s->ch.tls.pipe = &s->ch.pipe; /* the session never moves */
     if (s->mode != SMTPMAIL_TLS_INSECURE_NONE) {
-        if ((r = smtpmail__tls_setup(&s->ch, cfg, err)) != 0) return r;
+        if ((r = smtpmail__tls_setup(&s->ch.tls, cfg, err)) != 0) return r;
         if (cfg->insecure_skip_verify)
             smtpmail__log(s, "*: WARNING: config.insecure_skip_verify: the certificate of %s is not checked",
                           s->host);
@@ -5023,7 +5058,7 @@ static smtpmail_result smtpmail__configure(smtpmail_session *s, const smtpmail_c
 
 static void smtpmail__deadline(smtpmail_session *s)
 {
-    s->ch.deadline = smtpmail__ticks(s->cfg.hooks) + (s->cfg.timeout_ms ? s->cfg.timeout_ms : 120000u);
+    s->ch.pipe.deadline = smtpmail__ticks(s->cfg.hooks) + (s->cfg.timeout_ms ? s->cfg.timeout_ms : 120000u);
 }
 
 /* Closes everything and frees; with `quit`, says QUIT first if the link
@@ -5034,7 +5069,7 @@ static void smtpmail__session_free(smtpmail_session *s, int quit)
     if (!s) return;
     smtpmail__hang_up(s, quit && s->link == SMTPMAIL__LINK_READY);
 #ifndef SMTPMAIL_NO_TLS
-    smtpmail__tls_free(&s->ch);
+    smtpmail__tls_free(&s->ch.tls);
 #endif
     hooks = s->cfg.hooks;
     smtpmail__wipe(s, sizeof *s); /* credentials, and the last message's bytes */

@@ -2384,7 +2384,7 @@ static void check_preset(const char *sender, const char *url, const char *host, 
     if (!CHECK_STR(s->host, host)) note("sender", sender);
     CHECK_INT(s->port, port);
     CHECK_INT(s->mode, mode);
-    smtpmail__tls_free(&s->ch);
+    smtpmail__tls_free(&s->ch.tls);
     free(s);
     fake_free(&f);
 }

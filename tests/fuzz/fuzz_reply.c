@@ -543,16 +543,16 @@ static void run_direct(server *sv)
     hooks.log = h_log;
     hooks.user_data = sv;
     s->cfg.hooks = &hooks;
-    s->ch.tr.connect = t_connect;
-    s->ch.tr.send = t_send;
-    s->ch.tr.recv = t_recv;
-    s->ch.tr.close = t_close;
-    s->ch.tr.user_data = sv;
-    s->ch.hooks = &hooks;
-    s->ch.io_ms = 1000;
-    s->ch.deadline = smtpmail__ticks(NULL) + 60000;
-    FUZZ_CHECK(t_connect(&s->ch.conn, "fuzz.test", 25, 1000, sv) == 0);
-    s->ch.open = 1;
+    s->ch.pipe.tr.connect = t_connect;
+    s->ch.pipe.tr.send = t_send;
+    s->ch.pipe.tr.recv = t_recv;
+    s->ch.pipe.tr.close = t_close;
+    s->ch.pipe.tr.user_data = sv;
+    s->ch.pipe.hooks = &hooks;
+    s->ch.pipe.io_ms = 1000;
+    s->ch.pipe.deadline = smtpmail__ticks(NULL) + 60000;
+    FUZZ_CHECK(t_connect(&s->ch.pipe.conn, "fuzz.test", 25, 1000, sv) == 0);
+    s->ch.pipe.open = 1;
     for (i = 0;; i++) {
         smtpmail__reply rep;
         smtpmail_error err;
@@ -572,7 +572,7 @@ static void run_direct(server *sv)
         FUZZ_CHECK(memchr(rep.enhanced, '\0', sizeof rep.enhanced) != NULL);
         check_enhanced(rep.enhanced);
     }
-    t_close(s->ch.conn, sv);
+    t_close(s->ch.pipe.conn, sv);
     free(m.r);
     free(s);
 }

@@ -224,7 +224,7 @@ static smtpmail_result run_configure(const char *url, smtpmail_session **out, sm
 
 static void free_session(smtpmail_session *s)
 {
-    smtpmail__tls_free(&s->ch);
+    smtpmail__tls_free(&s->ch.tls);
     free(s);
 }
 
@@ -279,7 +279,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             else if (n == 10) FUZZ_CHECK(s->mode == SMTPMAIL_TLS_INSECURE_NONE);
             else FUZZ_CHECK(s->mode == (s->port == 465 ? SMTPMAIL_TLS_IMPLICIT : SMTPMAIL_TLS_STARTTLS));
         }
-        if (s->mode != SMTPMAIL_TLS_INSECURE_NONE) FUZZ_CHECK(s->ch.tls_ready && s->ch.trust == SMTPMAIL__TRUST_PIN_ONLY);
+        if (s->mode != SMTPMAIL_TLS_INSECURE_NONE) FUZZ_CHECK(s->ch.tls.ready && s->ch.tls.trust == SMTPMAIL__TRUST_PIN_ONLY);
     } else {
         FUZZ_CHECK(r == SMTPMAIL_ERR_INVALID_ARG);
         FUZZ_CHECK(strncmp(err.field, "config.", 7) == 0);
