@@ -1837,6 +1837,119 @@ static void test_connect_failures(void)
     fake_free(&f);
 }
 
+/* >>fake-self-test: the fake server, driven by hand, without the library:
+   so that its own verdicts (a mismatch seen, a message stored, a round
+   counted) are known to be right before the tests above rely on them. */
+
+/* Sends s to the fake as one write. */
+static void fake_put(fake *f, void *conn, const char *s)
+{
+    CHECK_INT(fake_send(conn, s, strlen(s), 1000, f), (long)strlen(s));
+}
+
+/* Everything the fake has on its way to the client, into out. */
+static void fake_take(fake *f, void *conn, buf *out)
+{
+    char tmp[512];
+    int n;
+    buf_clear(out);
+    while ((n = fake_recv(conn, tmp, sizeof tmp, 1000, f)) > 0) {
+        buf_put(out, tmp, (size_t)n);
+        if (f->dpos == f->delivered.len) break;
+    }
+}
+
+static void test_fake_server_follows_its_script_and_reports_mismatches(void)
+{
+    static const step script[] = {OPEN(EHLO_PIPE), TX_DATA_SIZED, QUIT_BYE};
+    fake f;
+    void *conn = NULL;
+    buf got = {0};
+    char tmp[64];
+    int followed, done, printed;
+
+    /* Followed: greeting, EHLO, a pipelined batch, a stuffed body. */
+    fake_init(&f, script, N(script));
+    CHECK_INT(fake_connect(&conn, "mx.test", 25, 1000, &f), 0);
+    fake_take(&f, conn, &got);
+    CHECK_STR(got.data, GREET);
+    fake_put(&f, conn, "EHLO client.test\r\n");
+    fake_take(&f, conn, &got);
+    CHECK_STR(got.data, EHLO_PIPE);
+    fake_put(&f, conn, "MAIL FROM:<bot@example.com> SIZE=9\r\nRCPT TO:<trader@example.com>\r\nDATA\r\n");
+    fake_take(&f, conn, &got);
+    CHECK_STR(got.data, OK OK GO); /* three replies in one read */
+    fake_put(&f, conn, "..dot\r\nplain\r\n.\r\nQUIT\r\n");
+    fake_take(&f, conn, &got);
+    CHECK_STR(got.data, QUEUED BYE);
+    CHECK(fake_done(&f));
+    CHECK_INT(f.n_msgs, 1);
+    CHECK_STR(f.msgs[0].data, ".dot\r\nplain\r\n"); /* RFC 5321 4.5.2 undone */
+    CHECK_ROUNDS(&f, RT_OPEN ", " RT_DATA_BATCH("RCPT"));
+    CHECK(fake_one_write(&f, "MAIL", "DATA"));
+    CHECK(fake_write_of(&f, fake_find(f.sent.data, f.sent.len, "EHLO")) !=
+          fake_write_of(&f, fake_find(f.sent.data, f.sent.len, "MAIL")));
+    fake_close(conn, &f);
+    fake_free(&f);
+
+    /* Not followed: an exact step does not take a longer line, the wrong
+       line is named beside the wanted one, and the client gets no reply. */
+    fake_init(&f, script, N(script));
+    CHECK_INT(fake_connect(&conn, "mx.test", 25, 1000, &f), 0);
+    fake_take(&f, conn, &got);
+    fake_put(&f, conn, "EHLO client.test.evil\r\n");
+    CHECK_INT(fake_recv(conn, tmp, sizeof tmp, 1000, &f), SMTPMAIL_ERR_TIMEOUT);
+    CHECK_INT(f.unexpected, 1);
+    CHECK_INT(f.stalls, 1);
+    CHECK_STR(f.bad.data, "step 1: wanted `EHLO client.test`, got `EHLO client.test.evil`\n");
+    printed = g_printed, g_printed = 31; /* their report is not news here */
+    followed = fake_followed(&f), done = fake_done(&f);
+    g_printed = printed;
+    CHECK(!followed);
+    CHECK(!done);
+    fake_close(conn, &f);
+    fake_free(&f);
+    buf_free(&got);
+}
+
+static void test_fake_responder_joins_bdat_chunks_and_takes_replies_per_message(void)
+{
+    fake f;
+    void *conn = NULL;
+    buf got = {0};
+    char tmp[64];
+    fake_init_responder(&f, EHLO_CHUNK);
+    f.finals[0] = "452 4.3.1 full\r\n"; /* the first message is refused */
+    f.n_final = 1;
+    f.piece = 3; /* replies in 3-byte reads */
+    CHECK_INT(fake_connect(&conn, "mx.test", 25, 1000, &f), 0);
+    fake_take(&f, conn, &got);
+    CHECK_STR(got.data, GREET);
+    CHECK_INT(f.recvs, 9); /* 25 bytes, 3 at a time */
+    fake_put(&f, conn, "MAIL FROM:<a@b.c>\r\nRCPT TO:<d@e.f>\r\nBDAT 3 LAST\r\nxyz");
+    fake_take(&f, conn, &got);
+    CHECK_STR(got.data, OK OK "452 4.3.1 full\r\n");
+    CHECK_INT(f.n_msgs, 0);
+    fake_put(&f, conn, "MAIL FROM:<a@b.c>\r\nRCPT TO:<d@e.f>\r\nBDAT 4\r\nab\r\n");
+    fake_put(&f, conn, "BDAT 2 LAST\r\ncd");
+    fake_take(&f, conn, &got);
+    CHECK_STR(got.data, OK OK "250 2.0.0 chunk ok\r\n" QUEUED);
+    CHECK_INT(f.n_msgs, 1);
+    CHECK_STR(f.msgs[0].data, "ab\r\ncd");
+    CHECK_INT(f.n_ends, 2);
+    fake_put(&f, conn, "QUIT\r\n");
+    fake_take(&f, conn, &got);
+    CHECK_STR(got.data, BYE);
+    CHECK_INT(fake_recv(conn, tmp, sizeof tmp, 1000, &f), 0); /* closed after 221 */
+    CHECK_ROUNDS(&f, "connect, greeting, MAIL RCPT BDAT, MAIL RCPT BDAT*2, QUIT, -");
+    fake_cmd_args(&f, "RCPT TO:", &got);
+    CHECK_STR(got.data, "<d@e.f>\n<d@e.f>\n");
+    CHECK_INT(f.unexpected, 0);
+    fake_close(conn, &f);
+    fake_free(&f);
+    buf_free(&got);
+}
+
 /* >>matrix ---------------------------------------------------------------- */
 
 /* The fault matrix (issue 4, "Fault injection, in memory"): every stage of
@@ -2686,6 +2799,8 @@ static const test_case k_tests[] = {
     T(config_url_error_hides_password),
     T(message_error_no_connect),
     T(connect_failures),
+    T(fake_server_follows_its_script_and_reports_mismatches),
+    T(fake_responder_joins_bdat_chunks_and_takes_replies_per_message),
     T(fault_matrix),
     T(pipelined_no_recipient_accepted),
     T(session_after_failed_transaction),
