@@ -355,7 +355,7 @@ static void check_random_use(const rig *r)
 
 /* Memory and callback attachments: the message streams after DATA (a read
    callback cannot be read twice), dot-stuffed, through 1024-byte buffers. */
-static void test_data_dialogue_and_attachments(void)
+static void test_data_dialogue_streams_attachments_dot_stuffed(void)
 {
     rig r;
     smtpmail_message m;
@@ -419,7 +419,7 @@ static void test_data_dialogue_and_attachments(void)
 /* A message that fits SMTPMAIL_SEND_BUFFER (1024) is rendered first: SIZE=
    equals the bytes stored, and with CHUNKING it goes as one BDAT LAST,
    pipelined with the envelope. */
-static void test_small_message_bdat(void)
+static void test_small_message_goes_as_one_bdat_with_size(void)
 {
     rig r;
     smtpmail_message m;
@@ -463,7 +463,7 @@ static void test_small_message_bdat(void)
 /* Over 1024 bytes from memory only: measured, found too big for the send
    buffer, then streamed over DATA (no BDAT, no SIZE, though offered). The
    render that went out is the second: its random bytes are the last. */
-static void test_big_message_streams(void)
+static void test_big_message_streams_over_data_without_size(void)
 {
     rig r;
     smtpmail_message m;
@@ -503,7 +503,7 @@ static void test_big_message_streams(void)
 
 /* The allocator says no, first to the session, then to the read chunk
    (after DATA): no message is stored and nothing leaks. */
-static void test_out_of_memory(void)
+static void test_out_of_memory_stores_nothing_and_leaks_nothing(void)
 {
     unsigned long k;
     fill_data();
@@ -534,7 +534,7 @@ static void test_out_of_memory(void)
 
 /* What this build refuses: a file attachment (even one that exists), no
    transport, and TLS. Each names its field. */
-static void test_refusals(void)
+static void test_refusals_of_files_no_transport_and_tls_name_the_field(void)
 {
     rig r;
     smtpmail_message m;
@@ -608,11 +608,11 @@ static void test_object_has_no_file_access(void)
 }
 
 static const test_case k_tests[] = {
-    T(data_dialogue_and_attachments),
-    T(small_message_bdat),
-    T(big_message_streams),
-    T(out_of_memory),
-    T(refusals),
+    T(data_dialogue_streams_attachments_dot_stuffed),
+    T(small_message_goes_as_one_bdat_with_size),
+    T(big_message_streams_over_data_without_size),
+    T(out_of_memory_stores_nothing_and_leaks_nothing),
+    T(refusals_of_files_no_transport_and_tls_name_the_field),
     T(object_has_no_file_access),
 };
 

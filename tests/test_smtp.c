@@ -375,7 +375,7 @@ static void test_pipelining_data_dot_stuffing(void)
 /* Two recipients under the default (strict) rule: the RCPT replies are all
    read before DATA (one more round trip); with allow_partial_recipients
    DATA rides in the batch. */
-static void test_pipelining_data_two_recipients(void)
+static void test_pipelining_two_recipients_strict_waits_for_rcpt_replies(void)
 {
     static const step strict[] = {
         OPEN(EHLO_PIPE),  {MAIL_ANY, OK}, {RCPT_TRADER, OK}, {"RCPT TO:<desk@example.org>", OK},
@@ -481,7 +481,7 @@ static void test_no_pipelining_one_wait_per_command(void)
 }
 
 /* 4. Two recipients in a pipelined batch, the second refused. */
-static void test_refused_recipient(void)
+static void test_refused_recipient_fails_strict_and_passes_partial(void)
 {
     static const step strict[] = {
         OPEN(EHLO_ALL),
@@ -549,7 +549,7 @@ static void test_refused_recipient(void)
 
 /* 5. One recipient, refused, in a CHUNKING batch: the data went along, the
    server refused it (RFC 3030: no valid recipients), the result says RCPT. */
-static void test_all_recipients_refused_chunking(void)
+static void test_all_recipients_refused_chunking_reports_rcpt(void)
 {
     static const step script[] = {
         OPEN(EHLO_ALL),
@@ -610,7 +610,7 @@ static void test_no_command_after_quit(void)
 }
 
 /* 6. 4xx is temporary, 5xx permanent, at every stage that can say so. */
-static void test_reply_classes(void)
+static void test_reply_4xx_is_temporary_and_5xx_permanent(void)
 {
     static const step mail_451[] = {
         OPEN(EHLO_BARE),
@@ -776,7 +776,7 @@ static void test_auth_refused_hides_password(void)
     fake_free(&f);
 }
 
-static void test_auth_login(void)
+static void test_auth_login_sends_user_and_password_in_base64(void)
 {
     static const step script[] = {
         OPEN("250-mx.test\r\n250-PIPELINING\r\n250 AUTH LOGIN\r\n"),
@@ -823,7 +823,7 @@ static void test_auth_login(void)
     fake_free(&f);
 }
 
-static void test_auth_xoauth2(void)
+static void test_auth_xoauth2_sends_the_token_and_answers_334(void)
 {
     static const step script[] = {
         OPEN(FAKE_EHLO_AS("smtp.gmail.test", FAKE_CAP("PIPELINING") FAKE_CAP("CHUNKING"),
@@ -871,7 +871,7 @@ static void test_auth_xoauth2(void)
     fake_free(&f);
 }
 
-static void test_auth_unsupported(void)
+static void test_auth_unsupported_sends_no_password(void)
 {
     static const step no_auth[] = {OPEN("250-mx.test\r\n250-PIPELINING\r\n250 8BITMIME\r\n")};
     static const step cram_only[] = {OPEN("250-mx.test\r\n250 AUTH CRAM-MD5 GSSAPI\r\n")};
@@ -898,7 +898,7 @@ static void test_auth_unsupported(void)
 /* 9. STARTTLS required: never a downgrade. */
 #define TEST_PIN "sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
 
-static void test_starttls_required(void)
+static void test_starttls_required_never_downgrades(void)
 {
     static const step not_offered[] = {
         OPEN(FAKE_EHLO_AS("mx.test", FAKE_CAP("PIPELINING"), "AUTH PLAIN LOGIN"))};
@@ -1003,7 +1003,7 @@ static void test_replies_in_one_byte_pieces(void)
     buf_free(&want);
 }
 
-static void test_garbage_and_oversized_replies(void)
+static void test_garbage_and_oversized_replies_are_protocol_errors(void)
 {
     static const step http[] = {{FAKE_CONNECT, "HTTP/1.1 400 Bad Request\r\n\r\n"}};
     static const step endless[] = {OPEN(FAKE_ENDLESS)};
@@ -1109,7 +1109,7 @@ static void test_garbage_and_oversized_replies(void)
 }
 
 /* An old server without EHLO: HELO, and on success err stays untouched. */
-static void test_helo_fallback(void)
+static void test_helo_fallback_after_ehlo_refused(void)
 {
     static const step script[] = {
         OPEN("502 5.5.2 command not recognized\r\n"),
@@ -1131,7 +1131,7 @@ static void test_helo_fallback(void)
 }
 
 /* The server's SIZE limit: refused before MAIL is sent. */
-static void test_size_limit(void)
+static void test_size_limit_refuses_before_mail(void)
 {
     static const step script[] = {
         OPEN(FAKE_EHLO_AS("mx.test", FAKE_CAP("PIPELINING") FAKE_CAP("CHUNKING"), "SIZE 100")),
@@ -1150,7 +1150,7 @@ static void test_size_limit(void)
 }
 
 /* 11. The connection closes, or the server falls silent, at each stage. */
-static void test_close_and_timeout_at_each_stage(void)
+static void test_close_and_timeout_at_each_stage_name_the_stage(void)
 {
     static const step script[] = {OPEN(EHLO_BARE), AUTH_PLAIN_OK, TX_DATA, QUIT_BYE};
     /* The stage of each step of the script. */
@@ -1187,7 +1187,7 @@ static void test_close_and_timeout_at_each_stage(void)
 }
 
 /* A failing send() at each stage: NETWORK (or TIMEOUT) with that stage. */
-static void test_send_failure_at_each_stage(void)
+static void test_send_failure_at_each_stage_names_the_stage(void)
 {
     static const step script[] = {OPEN(EHLO_BARE), AUTH_PLAIN_OK, TX_DATA, QUIT_BYE};
     /* The stage of each send() call, WRITE_EHLO .. WRITE_DOT. */
@@ -1221,7 +1221,7 @@ static void test_send_failure_at_each_stage(void)
 /* Many recipients: the command buffer fills and is written out in the
    middle of the batch, which still costs one wait; and a send failure at
    that moment is a network failure, not an internal one. */
-static void test_many_recipients(void)
+static void test_many_recipients_overflow_the_buffer_in_one_wait(void)
 {
     enum { NRCPT = 150 };
     static char addrs[NRCPT][40];
@@ -1280,7 +1280,7 @@ static void test_many_recipients(void)
 }
 
 /* 12. A session: three messages, a failed transaction, an idle drop. */
-static void test_session(void)
+static void test_session_reuses_the_link_through_a_refusal_and_an_idle_drop(void)
 {
     static const step script[] = {
         OPEN(EHLO_ALL), AUTH_PLAIN_OK,
@@ -1357,7 +1357,7 @@ static void test_session(void)
 }
 
 /* The server says 421 and closes while the session is idle. */
-static void test_session_idle_421(void)
+static void test_session_reconnects_after_idle_421(void)
 {
     static const step script[] = {OPEN(EHLO_ALL), TX_BDAT, OPEN(EHLO_ALL), TX_BDAT, QUIT_BYE};
     fake f;
@@ -1386,7 +1386,7 @@ static void test_session_idle_421(void)
    first write after the close goes out, the next one fails (EPIPE), or
    even the first. The whole message did not go out, so nothing can have
    been delivered, and the session reconnects. */
-static void test_session_idle_drop_failing_send(void)
+static void test_session_reconnects_when_an_idle_drop_fails_a_write(void)
 {
     static const step script[] = {OPEN(EHLO_ALL), TX_BDAT, OPEN(EHLO_ALL), TX_BDAT, QUIT_BYE};
     fake f;
@@ -1485,7 +1485,7 @@ static void test_failed_reconnect_is_not_reused(void)
 
 /* A session's message check comes before anything is sent; the session
    stays usable. And session_open failures leave *out NULL. */
-static void test_session_errors(void)
+static void test_session_checks_the_message_before_sending(void)
 {
     static const step script[] = {OPEN(EHLO_ALL), TX_BDAT, QUIT_BYE};
     static const step refused[] = {{FAKE_CONNECT, "554 5.7.1 go away\r\n"}};
@@ -1523,7 +1523,7 @@ static void test_session_errors(void)
 }
 
 /* The whole call is bounded by timeout_ms, whatever each wait allows. */
-static void test_call_deadline(void)
+static void test_call_deadline_bounds_the_whole_send(void)
 {
     static const step script[] = {OPEN(EHLO_ALL), TX_BDAT, QUIT_BYE};
     fake f;
@@ -1691,7 +1691,7 @@ static void test_config_presets(void)
                  SMTPMAIL_TLS_STARTTLS);
 }
 
-static void test_config_refusals(void)
+static void test_config_refusals_name_the_field(void)
 {
     static const char *const bad_urls[] = {
         "ftp://mx.example.com", "smtp://mx.example.com:99999", "smtp://mx.example.com:",
@@ -1822,7 +1822,7 @@ static void test_message_error_no_connect(void)
 }
 
 /* A refused connect, through the transport's own codes. */
-static void test_connect_failures(void)
+static void test_refused_connect_is_a_connect_error(void)
 {
     static const step none[] = {{"EHLO*", OK}};
     fake f;
@@ -2197,7 +2197,7 @@ static int matrix_cell(int dial, int fs, int ff, size_t piece)
     return 1;
 }
 
-static void test_fault_matrix(void)
+static void test_fault_matrix_gives_each_fault_its_result(void)
 {
     int dial, fs, ff, cells = 0;
     size_t piece;
@@ -2214,7 +2214,7 @@ static void test_fault_matrix(void)
    refused. The verdict names the first refused RCPT, not the DATA/BDAT
    refusal that follows from it; and a broken server that says 354 anyway
    gets no message: the client hangs up. */
-static void test_pipelined_no_recipient_accepted(void)
+static void test_pipelined_no_recipient_accepted_sends_no_message(void)
 {
     /* The envelope, every recipient refused. */
 #define ENVELOPE_REFUSED                                        \
@@ -2269,7 +2269,7 @@ static void test_pipelined_no_recipient_accepted(void)
    the next send reconnects; a close before any reply to a transaction
    whose data had not gone out is an idle drop, retried at once. The strict
    scripts are the commands the server must see, in order. */
-static void test_session_after_failed_transaction(void)
+static void test_session_after_failed_transaction_sends_the_next(void)
 {
     static const int stages[4] = {FS_MAIL, FS_RCPT, FS_DATA, FS_EOD};
     static const char *const replies[4] = {"451 4.7.1 greylisted\r\n", "550 5.1.1 user unknown\r\n",
@@ -2502,7 +2502,7 @@ static void secrets_free(secrets *z)
    N-th allocation failing, for every N: SMTPMAIL_ERR_NO_MEMORY (or OK once
    N is past the count), nothing live afterwards, nothing delivered, and
    no freed block still holding the password (the error paths wipe too). */
-static void test_countdown_allocator_send(void)
+static void test_countdown_allocator_send_fails_cleanly(void)
 {
     static const char *const ehlos[2] = {EHLO_BARE, EHLO_ALL};
     fake f;
@@ -2570,7 +2570,7 @@ static void test_countdown_allocator_send(void)
 /* The same for a session: open, two sends, close. Exactly one call sees
    the failure (NO_MEMORY) and the others succeed; a send that failed
    half-way leaves a session that reconnects for the next one. */
-static void test_countdown_allocator_session(void)
+static void test_countdown_allocator_session_fails_cleanly(void)
 {
     fake f;
     counting mem;
@@ -2734,7 +2734,7 @@ static void test_secrets_never_shown_and_wiped(void)
 /* A server that repeats the client's line in its refusal (some do, in
    "unrecognized command" replies): the credentials it echoes are still
    the user's secret, and must not reach the log or err. */
-static void test_secrets_echoed_by_server(void)
+static void test_secrets_echoed_by_server_stay_hidden(void)
 {
     secrets z;
     counting mem;
@@ -2765,49 +2765,49 @@ static const test_case k_tests[] = {
     T(chunking_one_round_trip),
     T(chunking_one_recipient_one_batch),
     T(pipelining_data_dot_stuffing),
-    T(pipelining_data_two_recipients),
+    T(pipelining_two_recipients_strict_waits_for_rcpt_replies),
     T(streamed_message_dot_stuffing),
     T(no_pipelining_one_wait_per_command),
-    T(refused_recipient),
-    T(all_recipients_refused_chunking),
+    T(refused_recipient_fails_strict_and_passes_partial),
+    T(all_recipients_refused_chunking_reports_rcpt),
     T(no_command_after_quit),
-    T(reply_classes),
+    T(reply_4xx_is_temporary_and_5xx_permanent),
     T(success_survives_quit_trouble),
     T(auth_refused_hides_password),
-    T(auth_login),
-    T(auth_xoauth2),
-    T(auth_unsupported),
-    T(starttls_required),
+    T(auth_login_sends_user_and_password_in_base64),
+    T(auth_xoauth2_sends_the_token_and_answers_334),
+    T(auth_unsupported_sends_no_password),
+    T(starttls_required_never_downgrades),
     T(replies_in_one_byte_pieces),
-    T(garbage_and_oversized_replies),
-    T(helo_fallback),
-    T(size_limit),
-    T(close_and_timeout_at_each_stage),
-    T(send_failure_at_each_stage),
-    T(many_recipients),
-    T(session),
-    T(session_idle_421),
-    T(session_idle_drop_failing_send),
+    T(garbage_and_oversized_replies_are_protocol_errors),
+    T(helo_fallback_after_ehlo_refused),
+    T(size_limit_refuses_before_mail),
+    T(close_and_timeout_at_each_stage_name_the_stage),
+    T(send_failure_at_each_stage_names_the_stage),
+    T(many_recipients_overflow_the_buffer_in_one_wait),
+    T(session_reuses_the_link_through_a_refusal_and_an_idle_drop),
+    T(session_reconnects_after_idle_421),
+    T(session_reconnects_when_an_idle_drop_fails_a_write),
     T(no_double_delivery),
     T(failed_reconnect_is_not_reused),
-    T(session_errors),
-    T(call_deadline),
+    T(session_checks_the_message_before_sending),
+    T(call_deadline_bounds_the_whole_send),
     T(config_url_through_the_wire),
     T(config_parse_url),
     T(config_presets),
-    T(config_refusals),
+    T(config_refusals_name_the_field),
     T(config_url_error_hides_password),
     T(message_error_no_connect),
-    T(connect_failures),
+    T(refused_connect_is_a_connect_error),
     T(fake_server_follows_its_script_and_reports_mismatches),
     T(fake_responder_joins_bdat_chunks_and_takes_replies_per_message),
-    T(fault_matrix),
-    T(pipelined_no_recipient_accepted),
-    T(session_after_failed_transaction),
-    T(countdown_allocator_send),
-    T(countdown_allocator_session),
+    T(fault_matrix_gives_each_fault_its_result),
+    T(pipelined_no_recipient_accepted_sends_no_message),
+    T(session_after_failed_transaction_sends_the_next),
+    T(countdown_allocator_send_fails_cleanly),
+    T(countdown_allocator_session_fails_cleanly),
     T(secrets_never_shown_and_wiped),
-    T(secrets_echoed_by_server),
+    T(secrets_echoed_by_server_stay_hidden),
 };
 
 int main(int argc, char **argv)
