@@ -177,6 +177,14 @@ static smtpmail_outbox_options test_options(void)
     return o;
 }
 
+/* A fresh server, and a config and options for it. */
+static void fresh(smtpmail_config *c, smtpmail_outbox_options *o)
+{
+    srv_reset();
+    *c = test_config();
+    *o = test_options();
+}
+
 /* test_options with the spool in dir. */
 static smtpmail_outbox_options spool_options(const char *dir)
 {
@@ -224,9 +232,7 @@ static void test_delivers_what_the_builder_renders(void)
     char want[8192];
     size_t want_len;
     unsigned long long id;
-    srv_reset();
-    c = test_config();
-    o = test_options();
+    fresh(&c, &o);
     CHECK(smtpmail_outbox_open(&c, &o, &b, &err) == SMTPMAIL_OK);
     CHECK(smtpmail_outbox_enqueue(b, &m, &id, &err) == SMTPMAIL_OK);
     CHECK_INT(id, 1);
@@ -273,9 +279,7 @@ static void test_big_message_streams(void)
     for (i = 0; i + 1 < sizeof text; i++) text[i] = i % 50 == 49 ? '\n' : (i % 50 == 0 ? '.' : 'x');
     m = alert("big", text);
     for (spool = 0; spool < 2; spool++) {
-        srv_reset();
-        c = test_config();
-        o = test_options();
+        fresh(&c, &o);
         if (spool) make_dir(dir, sizeof dir), o.spool_dir = dir;
         CHECK(smtpmail_outbox_open(&c, &o, &b, &err) == SMTPMAIL_OK);
         CHECK(smtpmail_outbox_enqueue(b, &m, NULL, &err) == SMTPMAIL_OK);
@@ -300,9 +304,7 @@ static void test_refusals_at_enqueue(void)
     smtpmail_message m = alert("ok", "x");
     smtpmail_message bad = alert("line\r\nBcc: evil@example.com", "x");
     int i;
-    srv_reset();
-    c = test_config();
-    o = test_options();
+    fresh(&c, &o);
     o.queue_max = 3;
     CHECK(smtpmail_outbox_open(&c, &o, &b, &err) == SMTPMAIL_OK);
     CHECK_INT(smtpmail_outbox_enqueue(b, &bad, NULL, &err), SMTPMAIL_ERR_HEADER_INJECTION);
@@ -379,9 +381,7 @@ static void test_temporary_permanent_and_the_deadline(void)
     smtpmail_error err;
     smtpmail_message m1 = alert("first", "x"), m2 = alert("second", "x");
     int i;
-    srv_reset();
-    c = test_config();
-    o = test_options();
+    fresh(&c, &o);
     o.backoff_first_ms = 1000;
     g_srv.finals[0] = "451 4.3.0 try later\r\n";
     g_srv.finals[1] = "554 5.7.1 spam\r\n";
@@ -411,9 +411,7 @@ static void test_temporary_permanent_and_the_deadline(void)
     CHECK_INT(smtpmail_outbox_close(b, 0), 0);
 
     /* A 4xx forever: given up once retry_for_ms has passed. */
-    srv_reset();
-    c = test_config();
-    o = test_options();
+    fresh(&c, &o);
     o.backoff_first_ms = 2000, o.backoff_max_ms = 2000, o.retry_for_ms = 10000;
     for (i = 0; i < 16; i++) g_srv.finals[i] = "452 4.2.2 mailbox full\r\n";
     g_srv.n_final = 16;
@@ -443,9 +441,7 @@ static void test_rate_limit_makes_a_digest(void)
     smtpmail_message m;
     uint32_t w;
     int i, digests = 0;
-    srv_reset();
-    c = test_config();
-    o = test_options();
+    fresh(&c, &o);
     o.per_minute = 2;
     CHECK(smtpmail_outbox_open(&c, &o, &b, &err) == SMTPMAIL_OK);
     for (i = 0; i < 7; i++) {
@@ -626,9 +622,7 @@ static void test_close_reports_what_is_left(void)
     smtpmail_outbox *b;
     smtpmail_error err;
     smtpmail_message m = alert("left", "x");
-    srv_reset();
-    c = test_config();
-    o = test_options();
+    fresh(&c, &o);
     g_srv.refuse_connect = 1;
     CHECK(smtpmail_outbox_open(&c, &o, &b, &err) == SMTPMAIL_OK);
     CHECK(smtpmail_outbox_enqueue(b, &m, NULL, &err) == SMTPMAIL_OK);
@@ -649,9 +643,7 @@ static void test_digest_keeps_bcc_hidden(void)
     smtpmail_address bcc[1] = {{NULL, "compliance@example.net"}};
     smtpmail_message m = alert("fill", "x");
     int i;
-    srv_reset();
-    c = test_config();
-    o = test_options();
+    fresh(&c, &o);
     o.per_minute = 1;
     m.bcc = bcc, m.bcc_count = 1;
     CHECK(smtpmail_outbox_open(&c, &o, &b, &err) == SMTPMAIL_OK);
@@ -682,9 +674,7 @@ static void test_permanent_refusal_of_the_link(void)
     smtpmail_error err;
     smtpmail_message m = alert("x", "x");
     int i;
-    srv_reset();
-    c = test_config();
-    o = test_options();
+    fresh(&c, &o);
     g_srv.r_greet = "554 5.7.1 go away\r\n";
     CHECK(smtpmail_outbox_open(&c, &o, &b, &err) == SMTPMAIL_OK);
     for (i = 0; i < 5; i++) CHECK(smtpmail_outbox_enqueue(b, &m, NULL, &err) == SMTPMAIL_OK);
