@@ -246,7 +246,7 @@ FAKE_UNUSED static void fake_unexpected(fake *f, const char *got)
     char head[64];
     f->unexpected++;
     if (f->responder) {
-        buf_str(&f->bad, "responder: no answer planned for `");
+        buf_str(&f->bad, "responder: unexpected `");
     } else {
         snprintf(head, sizeof head, "step %lu: wanted ", (unsigned long)f->step);
         buf_str(&f->bad, head);
