@@ -43,18 +43,18 @@ $(BUILD):
 $(BUILD)/%: examples/%.c smtpmail.h | $(BUILD)
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDFLAGS) $(TLS_LIBS)
 
-$(BUILD)/%: tests/%.c smtpmail.h tests/check.h | $(BUILD)
+$(BUILD)/%: tests/%.c smtpmail.h tests/check.h tests/fake_smtp.h | $(BUILD)
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDFLAGS) $(TLS_LIBS)
 
 # The same tests built by the other compiler, so both see -Werror.
-$(BUILD)/%_clang: tests/%.c smtpmail.h tests/check.h | $(BUILD)
+$(BUILD)/%_clang: tests/%.c smtpmail.h tests/check.h tests/fake_smtp.h | $(BUILD)
 	$(CLANG) $(ALL_CFLAGS) $< -o $@ $(LDFLAGS) $(TLS_LIBS)
 
 # The outbox runs a worker thread (glibc before 2.34 needs -pthread).
 $(BUILD)/alert_outbox: examples/alert_outbox.c smtpmail.h | $(BUILD)
 	$(CC) $(ALL_CFLAGS) -pthread $< -o $@ $(LDFLAGS) $(TLS_LIBS)
 
-$(BUILD)/test_outbox: tests/test_outbox.c smtpmail.h tests/check.h | $(BUILD)
+$(BUILD)/test_outbox: tests/test_outbox.c smtpmail.h tests/check.h tests/fake_smtp.h | $(BUILD)
 	$(CC) $(ALL_CFLAGS) -pthread $< -o $@ $(LDFLAGS) $(TLS_LIBS)
 
 # Two threads rendering at once (POSIX threads).
@@ -203,7 +203,7 @@ $(BUILD)/embedded_host.o: tests/embedded_impl.c smtpmail.h | $(BUILD)
 
 # No TLS libraries: the embedded object must link without them.
 $(BUILD)/test_embedded: tests/test_embedded.c $(BUILD)/embedded_host.o $(BUILD)/link_impl.o \
-                        smtpmail.h tests/check.h | $(BUILD)
+                        smtpmail.h tests/check.h tests/fake_smtp.h | $(BUILD)
 	$(CC) $(ALL_CFLAGS) -DEMBEDDED_OBJ='"$(BUILD)/embedded_host.o"' \
 	    -DFULL_OBJ='"$(BUILD)/link_impl.o"' $< $(BUILD)/embedded_host.o -o $@ $(LDFLAGS)
 
@@ -235,7 +235,7 @@ $(WIN_BUILD):
 $(WIN_MBEDTLS)/lib/libmbedtls.a:
 	@sh tests/mbedtls.sh mingw
 
-$(WIN_TESTS): $(WIN_BUILD)/%.exe: tests/%.c smtpmail.h tests/check.h \
+$(WIN_TESTS): $(WIN_BUILD)/%.exe: tests/%.c smtpmail.h tests/check.h tests/fake_smtp.h \
                                   $(WIN_MBEDTLS)/lib/libmbedtls.a | $(WIN_BUILD)
 	$(MINGW_CC) $(WIN_CFLAGS) $< -o $@ $(WIN_LIBS)
 

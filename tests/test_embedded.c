@@ -3,16 +3,17 @@
    SMTPMAIL_NO_STDIO, SMTPMAIL_NO_TLS, minimum buffers) in its own object,
    build/embedded_host.o, and driven here through the public API only.
 
-   Everything an embedded caller supplies is supplied: a transport (a
-   scripted server of this file's own, in the spirit of tests/test_smtp.c's
-   but smaller), the clock (hooks.now), the random source (hooks.random),
-   a millisecond counter (hooks.ticks_ms) and a counting allocator. What
-   arrives is judged by code written here: the SMTP dialogue against RFC
-   5321 (CRLF lines, DATA with its dot-stuffing undone, BDAT byte counts,
-   SIZE= equal to the bytes stored), the Date header against a date worked
-   out by hand, Message-ID and boundary against the bytes the random hook
-   gave, attachments through a base64 decoder of this file. `nm` shows that
-   the object never references fopen.
+   Everything an embedded caller supplies is supplied: a transport (the
+   responder of tests/fake_smtp.h, the server test_smtp.c and test_outbox.c
+   use too; it needs nothing but the public API), the clock (hooks.now), the
+   random source (hooks.random), a millisecond counter (hooks.ticks_ms) and
+   a counting allocator. What arrives is judged by test code: the SMTP
+   dialogue against RFC 5321 (CRLF lines of at most 1000 octets, DATA with
+   its dot-stuffing undone, BDAT byte counts, SIZE= equal to the bytes
+   stored), the Date header against a date worked out by hand, Message-ID
+   and boundary against the bytes the random hook gave, attachments through
+   a base64 decoder of this file. `nm` shows that the object never
+   references fopen.
 
    Usage: test_embedded [substring]   the last line is "N passed, M failed". */
 #include <stdio.h>
@@ -224,147 +225,44 @@ static void world_init(world *w, smtpmail_hooks *h)
 
 /* >>server ---------------------------------------------------------------- */
 
-enum { S_CMD, S_DATA, S_BDAT };
+/* The server is tests/fake_smtp.h's responder: it answers each command as
+   it arrives (so pipelined batches work), records the command lines and
+   stores each message as a server would (DATA un-stuffed, BDAT by count). */
+#include "fake_smtp.h"
 
-/* A scripted SMTP server behind config.transport: it answers each command
-   as it arrives (so pipelined batches work), records the command lines
-   and stores the message as the server would. */
-typedef struct server {
-    const char *ehlo;          /* the EHLO reply */
-    size_t send_cap;           /* takes at most this much per send (0: all) */
-    size_t piece;              /* hands out replies in pieces of this (0: all) */
-    buf rx;                    /* every byte the client sent */
-    buf cmds;                  /* command lines, "\n"-separated, no CRLF */
-    buf line, msg, tx;
-    size_t tx_pos, bdat_left;
-    int mode, bdat_last, open, connects, closes;
-    int bare_lf;               /* a LF without CR before it, outside BDAT */
-    int long_line;             /* a line over 1000 octets with CRLF */
-    int stuck;                 /* the client waited for a reply never coming */
-    int messages;              /* stored messages */
-} server;
+#define EHLO_BASIC FAKE_EHLO_AS("mx.test", FAKE_CAP("SIZE 1000000"), "8BITMIME")
+#define EHLO_FAST FAKE_EHLO_AS("mx.test", FAKE_CAP("PIPELINING") FAKE_CAP("CHUNKING"), "SIZE 1000000")
 
-static void srv_reply(server *s, const char *r) { buf_str(&s->tx, r); }
+/* One delivery's rig: the server, the hooks' world and the config for
+   them (not to be copied: the transport points into it). */
+typedef struct rig {
+    fake srv;
+    world w;
+    smtpmail_hooks h;
+    smtpmail_config cfg;
+} rig;
 
-static void srv_command(server *s, const char *l)
+/* A server answering EHLO with ehlo, taking at most 100 bytes per send and
+   handing out its replies 7 bytes at a time; the embedded caller's hooks. */
+static void rig_init(rig *r, const char *ehlo)
 {
-    buf_str(&s->cmds, l);
-    buf_str(&s->cmds, "\n");
-    if (strncmp(l, "EHLO ", 5) == 0) srv_reply(s, s->ehlo);
-    else if (strncmp(l, "MAIL FROM:<", 11) == 0 || strncmp(l, "RCPT TO:<", 9) == 0 ||
-             strcmp(l, "RSET") == 0)
-        srv_reply(s, "250 2.1.0 ok\r\n");
-    else if (strcmp(l, "DATA") == 0) {
-        srv_reply(s, "354 go ahead\r\n");
-        s->mode = S_DATA;
-        s->msg.len = 0;
-    } else if (strncmp(l, "BDAT ", 5) == 0) {
-        char *end;
-        s->bdat_left = strtoul(l + 5, &end, 10);
-        s->bdat_last = strcmp(end, " LAST") == 0;
-        s->mode = S_BDAT;
-        if (s->bdat_left == 0) s->mode = S_CMD; /* (not sent by this client) */
-    } else if (strcmp(l, "QUIT") == 0) srv_reply(s, "221 2.0.0 bye\r\n");
-    else srv_reply(s, "500 5.5.1 what?\r\n");
+    world_init(&r->w, &r->h);
+    fake_init_responder(&r->srv, ehlo);
+    r->srv.send_max = 100;
+    r->srv.piece = 7;
+    memset(&r->cfg, 0, sizeof r->cfg);
+    r->cfg.url = "smtp+plain://mx.test:25";
+    r->cfg.helo_name = "sensor7.example.com";
+    r->cfg.hooks = &r->h;
+    r->cfg.transport = &r->srv.tr;
 }
 
-static void srv_feed(server *s, const unsigned char *p, size_t n)
+/* The message the server stored last (empty if none). */
+static const buf *stored(const rig *r)
 {
-    size_t i;
-    for (i = 0; i < n; i++) {
-        if (s->mode == S_BDAT) {
-            buf_put(&s->msg, &p[i], 1);
-            if (--s->bdat_left == 0) {
-                s->mode = S_CMD;
-                srv_reply(s, "250 2.0.0 chunk ok\r\n");
-                if (s->bdat_last) s->messages++;
-            }
-            continue;
-        }
-        buf_put(&s->line, &p[i], 1);
-        if (p[i] != '\n') continue;
-        if (s->line.len < 2 || s->line.data[s->line.len - 2] != '\r') s->bare_lf = 1;
-        if (s->line.len > 1000) s->long_line = 1;
-        if (s->mode == S_CMD) {
-            s->line.data[s->line.len - (s->line.len >= 2 ? 2 : 1)] = '\0';
-            srv_command(s, s->line.data);
-        } else if (strcmp(s->line.data, ".\r\n") == 0) {
-            /* RFC 5321 4.1.1.4: the end of the data. */
-            buf_str(&s->cmds, "<end of data>\n");
-            srv_reply(s, "250 2.0.0 queued\r\n");
-            s->mode = S_CMD;
-            s->messages++;
-        } else {
-            /* RFC 5321 4.5.2: a leading dot was doubled. */
-            size_t skip = s->line.data[0] == '.' ? 1 : 0;
-            buf_put(&s->msg, s->line.data + skip, s->line.len - skip);
-        }
-        s->line.len = 0;
-    }
+    static const buf none = {NULL, 0, 0};
+    return r->srv.n_msgs > 0 ? &r->srv.msgs[r->srv.n_msgs - 1] : &none;
 }
-
-static int srv_connect(void **conn, const char *host, uint16_t port, uint32_t timeout_ms,
-                       void *user_data)
-{
-    server *s = (server *)user_data;
-    (void)host;
-    (void)port;
-    (void)timeout_ms;
-    s->connects++;
-    s->open = 1;
-    s->mode = S_CMD;
-    srv_reply(s, "220 mx.test ESMTP\r\n");
-    *conn = s;
-    return 0;
-}
-
-static int srv_send(void *conn, const void *data, size_t len, uint32_t timeout_ms, void *user_data)
-{
-    server *s = (server *)user_data;
-    (void)timeout_ms;
-    if (conn != s || !s->open) return SMTPMAIL_ERR_NETWORK;
-    if (s->send_cap && len > s->send_cap) len = s->send_cap;
-    buf_put(&s->rx, data, len);
-    srv_feed(s, (const unsigned char *)data, len);
-    return (int)len;
-}
-
-/* The documented contract: wait at most timeout_ms; 0 is a poll. Nothing
-   queued means the client waits for a reply the server will not send. */
-static int srv_recv(void *conn, void *out, size_t cap, uint32_t timeout_ms, void *user_data)
-{
-    server *s = (server *)user_data;
-    size_t n = s->tx.len - s->tx_pos;
-    if (conn != s || !s->open) return SMTPMAIL_ERR_NETWORK;
-    if (n == 0) {
-        if (timeout_ms > 0) s->stuck++;
-        return SMTPMAIL_ERR_TIMEOUT;
-    }
-    if (s->piece && n > s->piece) n = s->piece;
-    if (n > cap) n = cap;
-    memcpy(out, s->tx.data + s->tx_pos, n);
-    s->tx_pos += n;
-    return (int)n;
-}
-
-static void srv_close(void *conn, void *user_data)
-{
-    server *s = (server *)user_data;
-    if (conn == s) s->closes++;
-    s->open = 0;
-}
-
-static void srv_free(server *s)
-{
-    buf_free(&s->rx);
-    buf_free(&s->cmds);
-    buf_free(&s->line);
-    buf_free(&s->msg);
-    buf_free(&s->tx);
-}
-
-#define EHLO_BASIC "250-mx.test\r\n250-SIZE 1000000\r\n250 8BITMIME\r\n"
-#define EHLO_FAST "250-mx.test\r\n250-PIPELINING\r\n250-CHUNKING\r\n250 SIZE 1000000\r\n"
 
 /* >>message --------------------------------------------------------------- */
 
@@ -399,26 +297,6 @@ static int read_cb(void *out, size_t cap, size_t *got, void *user_data)
     return 0;
 }
 
-static void setup(smtpmail_config *cfg, smtpmail_transport *tr, server *s, const smtpmail_hooks *h,
-                  const char *ehlo)
-{
-    memset(cfg, 0, sizeof *cfg);
-    memset(tr, 0, sizeof *tr);
-    memset(s, 0, sizeof *s);
-    s->ehlo = ehlo;
-    s->send_cap = 100;
-    s->piece = 7;
-    tr->connect = srv_connect;
-    tr->send = srv_send;
-    tr->recv = srv_recv;
-    tr->close = srv_close;
-    tr->user_data = s;
-    cfg->url = "smtp+plain://mx.test:25";
-    cfg->helo_name = "sensor7.example.com";
-    cfg->hooks = h;
-    cfg->transport = tr;
-}
-
 static void emb_msg(smtpmail_message *m, smtpmail_attachment *att, size_t n_att)
 {
     memset(m, 0, sizeof *m);
@@ -434,14 +312,17 @@ static void emb_msg(smtpmail_message *m, smtpmail_attachment *att, size_t n_att)
 
 /* The checks every delivery gets: one connection, closed; the dialogue
    bytes well formed; every allocation back; no waiting for nothing. */
-static void check_clean(const server *s, const world *w)
+static void check_clean(const rig *r)
 {
+    const fake *s = &r->srv;
+    const world *w = &r->w;
     CHECK_INT(s->connects, 1);
     CHECK_INT(s->closes, 1);
     CHECK_INT(s->bare_lf, 0);
-    CHECK_INT(s->long_line, 0);
-    CHECK_INT(s->stuck, 0);
-    CHECK_INT(s->messages, 1);
+    CHECK_INT(s->long_lines, 0);
+    CHECK_INT(s->stalls, 0);
+    CHECK_INT(s->unexpected, 0);
+    CHECK_INT(s->n_msgs, 1);
     CHECK(w->mem.allocs > 0);
     CHECK_INT(w->mem.frees, w->mem.allocs);
     CHECK_INT(w->mem.live, 0);
@@ -453,42 +334,39 @@ static void check_clean(const server *s, const world *w)
 /* Message-ID and boundary: the first 28 bytes of the last random call
    (a session draws for 8 messages at once; its first message takes 12
    for the boundary, 16 for the Message-ID) in hex. */
-static void check_random_use(const server *s, const world *w)
+static void check_random_use(const rig *r)
 {
+    const buf *msg = stored(r);
+    const world *w = &r->w;
     char hex[80], want[160], got[200];
     CHECK(w->last_random_len >= 28);
     hex_of(w->last_random + 12, 16, hex);
     snprintf(want, sizeof want, "<%s@example.com>", hex);
-    header_of(&s->msg, "Message-ID", got, sizeof got);
+    header_of(msg, "Message-ID", got, sizeof got);
     CHECK_STR(got, want);
     hex_of(w->last_random, 12, hex);
     snprintf(want, sizeof want, "boundary=\"=_%s_m\"", hex);
-    if (!CHECK(find(&s->msg, want) >= 0)) note("want", want);
+    if (!CHECK(find(msg, want) >= 0)) note("want", want);
     snprintf(want, sizeof want, "\r\n--=_%s_m--", hex);
-    CHECK(find(&s->msg, want) >= 0);
+    CHECK(find(msg, want) >= 0);
 }
 
 /* >>tests ----------------------------------------------------------------- */
 
 /* Memory and callback attachments: the message streams after DATA (a read
    callback cannot be read twice), dot-stuffed, through 1024-byte buffers. */
-static void test_data_dialogue_and_attachments(void)
+static void test_data_dialogue_streams_attachments_dot_stuffed(void)
 {
-    smtpmail_config cfg;
-    smtpmail_transport tr;
-    smtpmail_hooks h;
+    rig r;
     smtpmail_message m;
     smtpmail_attachment att[2];
     smtpmail_error err;
-    server s;
-    world w;
     reader rd = {0, 0};
     buf got = {0};
     char date[64];
 
     fill_data();
-    world_init(&w, &h);
-    setup(&cfg, &tr, &s, &h, EHLO_BASIC);
+    rig_init(&r, EHLO_BASIC);
     memset(att, 0, sizeof att);
     att[0].data = g_mem;
     att[0].data_len = sizeof g_mem;
@@ -500,64 +378,59 @@ static void test_data_dialogue_and_attachments(void)
     att[1].content_type = "application/octet-stream";
     emb_msg(&m, att, 2);
 
-    CHECK_INT(smtpmail_send(&cfg, &m, &err), SMTPMAIL_OK);
+    CHECK_INT(smtpmail_send(&r.cfg, &m, &err), SMTPMAIL_OK);
     /* RFC 5321 3.3: one transaction, no PIPELINING offered: lockstep. The
        message streams, so MAIL FROM carries no SIZE. */
-    CHECK_STR(s.cmds.data, "EHLO sensor7.example.com\n"
+    CHECK_STR(r.srv.cmds.data, "EHLO sensor7.example.com\n"
                            "MAIL FROM:<sensor7@example.com>\n"
                            "RCPT TO:<desk@example.com>\n"
                            "RCPT TO:<ops@example.net>\n"
                            "DATA\n"
                            "<end of data>\n"
                            "QUIT\n");
-    check_clean(&s, &w);
+    check_clean(&r);
     /* The data ends with CRLF . CRLF and the stored message with CRLF. */
-    CHECK(s.rx.len > 5 && memcmp(s.rx.data + s.rx.len - 11, "\r\n.\r\nQUIT\r\n", 11) == 0);
-    CHECK(s.msg.len > 2 && memcmp(s.msg.data + s.msg.len - 2, "\r\n", 2) == 0);
+    CHECK(r.srv.sent.len > 5 && memcmp(r.srv.sent.data + r.srv.sent.len - 11, "\r\n.\r\nQUIT\r\n", 11) == 0);
+    CHECK(stored(&r)->len > 2 && memcmp(stored(&r)->data + stored(&r)->len - 2, "\r\n", 2) == 0);
     /* Dot-stuffing was needed: the text has a line that is a lone dot. */
-    CHECK(find(&s.rx, "\r\n..\r\n") >= 0);
-    CHECK(find(&s.msg, "\r\n.\r\nend\r\n") >= 0);
+    CHECK(find(&r.srv.sent, "\r\n..\r\n") >= 0);
+    CHECK(find(stored(&r), "\r\n.\r\nend\r\n") >= 0);
 
-    header_of(&s.msg, "Date", date, sizeof date);
+    header_of(stored(&r), "Date", date, sizeof date);
     CHECK_STR(date, "Tue, 14 Nov 2023 22:13:20 +0000");
-    check_random_use(&s, &w);
+    check_random_use(&r);
 
     /* The allocations: the session (small: the three buffers at their
        minimum sizes, not the defaults' 20 KB) and the read chunk. */
-    CHECK_INT(w.mem.allocs, 2);
-    CHECK(w.mem.sizes[0] >= 1024 + 520 + 600 && w.mem.sizes[0] < 6000);
-    CHECK_INT(w.mem.sizes[1], 171);
+    CHECK_INT(r.w.mem.allocs, 2);
+    CHECK(r.w.mem.sizes[0] >= 1024 + 520 + 600 && r.w.mem.sizes[0] < 6000);
+    CHECK_INT(r.w.mem.sizes[1], 171);
 
-    CHECK_INT(attachment_bytes(&s.msg, "mem.bin", &got), 0);
+    CHECK_INT(attachment_bytes(stored(&r), "mem.bin", &got), 0);
     CHECK(got.len == sizeof g_mem && memcmp(got.data, g_mem, sizeof g_mem) == 0);
     got.len = 0;
-    CHECK_INT(attachment_bytes(&s.msg, "cb.bin", &got), 0);
+    CHECK_INT(attachment_bytes(stored(&r), "cb.bin", &got), 0);
     CHECK(got.len == sizeof g_cb && memcmp(got.data, g_cb, sizeof g_cb) == 0);
     CHECK(rd.calls > sizeof g_cb / 97);
     buf_free(&got);
-    srv_free(&s);
+    fake_free(&r.srv);
 }
 
 /* A message that fits SMTPMAIL_SEND_BUFFER (1024) is rendered first: SIZE=
    equals the bytes stored, and with CHUNKING it goes as one BDAT LAST,
    pipelined with the envelope. */
-static void test_small_message_bdat(void)
+static void test_small_message_goes_as_one_bdat_with_size(void)
 {
-    smtpmail_config cfg;
-    smtpmail_transport tr;
-    smtpmail_hooks h;
+    rig r;
     smtpmail_message m;
     smtpmail_attachment att[1];
     smtpmail_error err;
-    server s;
-    world w;
     buf got = {0};
     char want[400], date[64];
 
     fill_data();
-    world_init(&w, &h);
-    w.offset_min = 8 * 60;
-    setup(&cfg, &tr, &s, &h, EHLO_FAST);
+    rig_init(&r, EHLO_FAST);
+    r.w.offset_min = 8 * 60;
     memset(att, 0, sizeof att);
     att[0].data = g_mem;
     att[0].data_len = 200;
@@ -565,127 +438,112 @@ static void test_small_message_bdat(void)
     emb_msg(&m, att, 1);
     m.to_count = 1;
 
-    CHECK_INT(smtpmail_send(&cfg, &m, &err), SMTPMAIL_OK);
-    check_clean(&s, &w);
-    CHECK(s.msg.len > 300 && s.msg.len <= 1024);
+    CHECK_INT(smtpmail_send(&r.cfg, &m, &err), SMTPMAIL_OK);
+    check_clean(&r);
+    CHECK(stored(&r)->len > 300 && stored(&r)->len <= 1024);
     snprintf(want, sizeof want,
              "EHLO sensor7.example.com\n"
              "MAIL FROM:<sensor7@example.com> SIZE=%lu\n"
              "RCPT TO:<desk@example.com>\n"
              "BDAT %lu LAST\n"
              "QUIT\n",
-             (unsigned long)s.msg.len, (unsigned long)s.msg.len);
-    CHECK_STR(s.cmds.data, want);
+             (unsigned long)stored(&r)->len, (unsigned long)stored(&r)->len);
+    CHECK_STR(r.srv.cmds.data, want);
     /* 22:13:20 UTC is 06:13:20 the next day at +0800: a Wednesday. */
-    header_of(&s.msg, "Date", date, sizeof date);
+    header_of(stored(&r), "Date", date, sizeof date);
     CHECK_STR(date, "Wed, 15 Nov 2023 06:13:20 +0800");
-    check_random_use(&s, &w);
-    CHECK_INT(w.mem.allocs, 1); /* the session; nothing is read in chunks */
-    CHECK_INT(attachment_bytes(&s.msg, "small.bin", &got), 0);
+    check_random_use(&r);
+    CHECK_INT(r.w.mem.allocs, 1); /* the session; nothing is read in chunks */
+    CHECK_INT(attachment_bytes(stored(&r), "small.bin", &got), 0);
     CHECK(got.len == 200 && memcmp(got.data, g_mem, 200) == 0);
     buf_free(&got);
-    srv_free(&s);
+    fake_free(&r.srv);
 }
 
 /* Over 1024 bytes from memory only: measured, found too big for the send
    buffer, then streamed over DATA (no BDAT, no SIZE, though offered). The
    render that went out is the second: its random bytes are the last. */
-static void test_big_message_streams(void)
+static void test_big_message_streams_over_data_without_size(void)
 {
-    smtpmail_config cfg;
-    smtpmail_transport tr;
-    smtpmail_hooks h;
+    rig r;
     smtpmail_message m;
     smtpmail_attachment att[1];
     smtpmail_error err;
-    server s;
-    world w;
     buf got = {0};
 
     fill_data();
-    world_init(&w, &h);
-    w.offset_min = -5 * 60;
-    setup(&cfg, &tr, &s, &h, EHLO_FAST);
+    rig_init(&r, EHLO_FAST);
+    r.w.offset_min = -5 * 60;
     memset(att, 0, sizeof att);
     att[0].data = g_cb;
     att[0].data_len = sizeof g_cb;
     att[0].filename = "big.bin";
     emb_msg(&m, att, 1);
 
-    CHECK_INT(smtpmail_send(&cfg, &m, &err), SMTPMAIL_OK);
-    check_clean(&s, &w);
-    CHECK(s.msg.len > 2048);
-    CHECK(find(&s.cmds, "SIZE=") < 0);
-    CHECK(find(&s.cmds, "BDAT") < 0);
-    CHECK(find(&s.cmds, "<end of data>\nQUIT\n") >= 0);
+    CHECK_INT(smtpmail_send(&r.cfg, &m, &err), SMTPMAIL_OK);
+    check_clean(&r);
+    CHECK(stored(&r)->len > 2048);
+    CHECK(find(&r.srv.cmds, "SIZE=") < 0);
+    CHECK(find(&r.srv.cmds, "BDAT") < 0);
+    CHECK(find(&r.srv.cmds, "<end of data>\nQUIT\n") >= 0);
     /* One draw: the trial rendering and the stream use the same bytes. */
-    CHECK_INT(w.random_calls, 1);
-    check_random_use(&s, &w);
+    CHECK_INT(r.w.random_calls, 1);
+    check_random_use(&r);
     {
         char date[64];
-        header_of(&s.msg, "Date", date, sizeof date);
+        header_of(stored(&r), "Date", date, sizeof date);
         CHECK_STR(date, "Tue, 14 Nov 2023 17:13:20 -0500");
     }
-    CHECK_INT(w.mem.allocs, 1);
-    CHECK_INT(attachment_bytes(&s.msg, "big.bin", &got), 0);
+    CHECK_INT(r.w.mem.allocs, 1);
+    CHECK_INT(attachment_bytes(stored(&r), "big.bin", &got), 0);
     CHECK(got.len == sizeof g_cb && memcmp(got.data, g_cb, sizeof g_cb) == 0);
     buf_free(&got);
-    srv_free(&s);
+    fake_free(&r.srv);
 }
 
 /* The allocator says no, first to the session, then to the read chunk
    (after DATA): no message is stored and nothing leaks. */
-static void test_out_of_memory(void)
+static void test_out_of_memory_stores_nothing_and_leaks_nothing(void)
 {
     unsigned long k;
     fill_data();
     for (k = 1; k <= 2; k++) {
-        smtpmail_config cfg;
-        smtpmail_transport tr;
-        smtpmail_hooks h;
+        rig r;
         smtpmail_message m;
         smtpmail_attachment att[1];
         smtpmail_error err;
-        server s;
-        world w;
         reader rd = {0, 0};
-        world_init(&w, &h);
-        w.mem.fail_at = k;
-        setup(&cfg, &tr, &s, &h, EHLO_BASIC);
+        rig_init(&r, EHLO_BASIC);
+        r.w.mem.fail_at = k;
         memset(att, 0, sizeof att);
         att[0].read = read_cb;
         att[0].read_user_data = &rd;
         att[0].filename = "cb.bin";
         emb_msg(&m, att, 1);
-        CHECK_INT(smtpmail_send(&cfg, &m, &err), SMTPMAIL_ERR_NO_MEMORY);
-        CHECK_INT(w.mem.failed, 1);
-        CHECK_INT(s.messages, 0);
-        CHECK_INT(w.mem.frees, w.mem.allocs - 1);
-        CHECK_INT(w.mem.live, 0);
-        CHECK_INT(w.mem.foreign, 0);
-        CHECK_INT(s.closes, s.connects);
-        CHECK_INT(s.connects, k == 1 ? 0 : 1);
-        srv_free(&s);
+        CHECK_INT(smtpmail_send(&r.cfg, &m, &err), SMTPMAIL_ERR_NO_MEMORY);
+        CHECK_INT(r.w.mem.failed, 1);
+        CHECK_INT(r.srv.n_msgs, 0);
+        CHECK_INT(r.w.mem.frees, r.w.mem.allocs - 1);
+        CHECK_INT(r.w.mem.live, 0);
+        CHECK_INT(r.w.mem.foreign, 0);
+        CHECK_INT(r.srv.closes, r.srv.connects);
+        CHECK_INT(r.srv.connects, k == 1 ? 0 : 1);
+        fake_free(&r.srv);
     }
 }
 
 /* What this build refuses: a file attachment (even one that exists), no
    transport, and TLS. Each names its field. */
-static void test_refusals(void)
+static void test_refusals_of_files_no_transport_and_tls_name_the_field(void)
 {
-    smtpmail_config cfg;
-    smtpmail_transport tr;
-    smtpmail_hooks h;
+    rig r;
     smtpmail_message m;
     smtpmail_attachment att[1];
     smtpmail_error err;
-    server s;
-    world w;
     char path[512];
     FILE *f;
 
-    world_init(&w, &h);
-    setup(&cfg, &tr, &s, &h, EHLO_BASIC);
+    rig_init(&r, EHLO_BASIC);
     temp_path(path, sizeof path, "embedded");
     f = fopen(path, "wb");
     CHECK(f != NULL);
@@ -693,23 +551,23 @@ static void test_refusals(void)
     memset(att, 0, sizeof att);
     att[0].path = path;
     emb_msg(&m, att, 1);
-    CHECK_INT(smtpmail_send(&cfg, &m, &err), SMTPMAIL_ERR_INVALID_ARG);
+    CHECK_INT(smtpmail_send(&r.cfg, &m, &err), SMTPMAIL_ERR_INVALID_ARG);
     CHECK_STR(err.field, "message.attachments[0].path");
     CHECK(strstr(err.message, "SMTPMAIL_NO_STDIO") != NULL);
     remove(path);
 
     emb_msg(&m, NULL, 0);
-    cfg.transport = NULL;
-    CHECK_INT(smtpmail_send(&cfg, &m, &err), SMTPMAIL_ERR_INVALID_ARG);
+    r.cfg.transport = NULL;
+    CHECK_INT(smtpmail_send(&r.cfg, &m, &err), SMTPMAIL_ERR_INVALID_ARG);
     CHECK_STR(err.field, "config.transport");
 
-    cfg.transport = &tr;
-    cfg.url = "smtps://mx.test:465";
-    CHECK_INT(smtpmail_send(&cfg, &m, &err), SMTPMAIL_ERR_INVALID_ARG);
+    r.cfg.transport = &r.srv.tr;
+    r.cfg.url = "smtps://mx.test:465";
+    CHECK_INT(smtpmail_send(&r.cfg, &m, &err), SMTPMAIL_ERR_INVALID_ARG);
     CHECK_STR(err.field, "config.tls");
-    CHECK_INT(s.connects, 0);
-    CHECK_INT(w.mem.live, 0);
-    srv_free(&s);
+    CHECK_INT(r.srv.connects, 0);
+    CHECK_INT(r.w.mem.live, 0);
+    fake_free(&r.srv);
 }
 
 /* The undefined symbols of an object, by nm: "name\n" each. 0 on success. */
@@ -750,11 +608,11 @@ static void test_object_has_no_file_access(void)
 }
 
 static const test_case k_tests[] = {
-    T(data_dialogue_and_attachments),
-    T(small_message_bdat),
-    T(big_message_streams),
-    T(out_of_memory),
-    T(refusals),
+    T(data_dialogue_streams_attachments_dot_stuffed),
+    T(small_message_goes_as_one_bdat_with_size),
+    T(big_message_streams_over_data_without_size),
+    T(out_of_memory_stores_nothing_and_leaks_nothing),
+    T(refusals_of_files_no_transport_and_tls_name_the_field),
     T(object_has_no_file_access),
 };
 

@@ -1,5 +1,6 @@
-/* tests/test_outbox.c - the outbox (SMTPMAIL_OUTBOX) against a small SMTP
-   responder behind the transport hook, on a clock the tests move by hand
+/* tests/test_outbox.c - the outbox (SMTPMAIL_OUTBOX) against the SMTP
+   responder of tests/fake_smtp.h behind the transport hook, on a clock the
+   tests move by hand
    (no_thread + smtpmail_outbox_pump), and once with the worker thread.
 
    What is checked: enqueue returns before any network work; the backoff
@@ -81,163 +82,64 @@ static void each_file(const char *dir, const char *ext, void (*fn)(const char *d
 static int remove_dir_at(const char *path) { return rmdir(path); }
 #endif
 
-/* >>responder: an SMTP server in a few lines, enough for the outbox. */
-typedef struct srv {
-    int down;                   /* connects are refused */
-    const char *greeting;       /* NULL: 220 */
-    char rcpts[1024];           /* every RCPT TO address, one per line */
-    const char *finals[16];     /* replies to successive ends of data; NULL: 250 */
-    int n_final;
-    int connects, open, in_data, closed_by_quit;
-    char out[1024];
-    size_t out_len, out_pos;
-    char line[4096];
-    size_t line_len;
-    char *cur;                  /* the message being received */
-    size_t cur_len, cur_cap;
-    char *msgs[64];             /* the ones the server accepted */
-    int n_msgs, n_ends;
-    uint64_t connect_at[64];
-    /* thread test: connect waits for the gate */
-    int use_gate, gated;        /* use_gate: set before the worker starts */
-    gate g;
-} srv;
+/* >>server: tests/fake_smtp.h as a responder (any number of connections
+   and transactions), on a clock the tests move by hand (g_srv.ticks). */
+#include "fake_smtp.h"
 
-static uint64_t g_clock = 1000000; /* ms, moved by the tests */
-static srv g_srv;
+static fake g_srv;
 static unsigned char g_rnd = 0;    /* every random byte */
 
-static uint64_t fake_ticks(void *u) { (void)u; return g_clock; }
-static int64_t fake_now(int *off, void *u) { (void)u; *off = 0; return 1700000000; }
-static int fake_random(void *out, size_t len, void *u)
+static int byte_random(void *out, size_t len, void *u)
 {
     (void)u;
     memset(out, g_rnd, len);
     return 0;
 }
 
-static void say(srv *s, const char *text)
-{
-    size_t n = strlen(text);
-    if (s->out_len + n <= sizeof s->out) memcpy(s->out + s->out_len, text, n), s->out_len += n;
-}
-
-static void srv_line(srv *s, const char *l)
-{
-    if (s->in_data) {
-        if (strcmp(l, ".") == 0) {
-            const char *fin = s->n_ends < s->n_final && s->finals[s->n_ends] ? s->finals[s->n_ends] : "250 ok\r\n";
-            s->n_ends++;
-            s->in_data = 0;
-            if (fin[0] == '2' && s->n_msgs < 64) {
-                s->msgs[s->n_msgs++] = s->cur;
-                s->cur = NULL, s->cur_len = s->cur_cap = 0;
-            }
-            say(s, fin);
-            return;
-        }
-        if (l[0] == '.') l++; /* dot-stuffing undone */
-        grow_put(&s->cur, &s->cur_len, &s->cur_cap, l, strlen(l));
-        grow_put(&s->cur, &s->cur_len, &s->cur_cap, "\r\n", 2);
-        return;
-    }
-    if (strncmp(l, "EHLO", 4) == 0) say(s, "250-fake.test\r\n250 SIZE 10000000\r\n");
-    else if (strncmp(l, "DATA", 4) == 0) {
-        s->in_data = 1;
-        free(s->cur);
-        s->cur = NULL, s->cur_len = s->cur_cap = 0;
-        say(s, "354 go\r\n");
-    } else if (strncmp(l, "QUIT", 4) == 0) say(s, "221 bye\r\n"), s->closed_by_quit = 1;
-    else {
-        if (strncmp(l, "RCPT TO:", 8) == 0 && strlen(s->rcpts) + strlen(l) + 2 < sizeof s->rcpts)
-            strcat(s->rcpts, l + 8), strcat(s->rcpts, "\n");
-        say(s, "250 ok\r\n"); /* MAIL, RCPT, RSET */
-    }
-}
-
-static int t_connect(void **conn, const char *host, uint16_t port, uint32_t ms, void *u)
-{
-    srv *s = (srv *)u;
-    (void)host, (void)port, (void)ms;
-    if (s->use_gate) {
-        gate_lock(&s->g);
-        while (s->gated) gate_wait(&s->g);
-        gate_unlock(&s->g);
-    }
-    if (s->connects < 64) s->connect_at[s->connects] = g_clock;
-    s->connects++;
-    if (s->down) return SMTPMAIL_ERR_CONNECT;
-    s->open = 1, s->in_data = 0, s->out_len = s->out_pos = s->line_len = 0;
-    say(s, s->greeting ? s->greeting : "220 fake.test ESMTP\r\n");
-    *conn = s;
-    return 0;
-}
-
-static int t_send(void *conn, const void *data, size_t len, uint32_t ms, void *u)
-{
-    srv *s = (srv *)conn;
-    const char *p = (const char *)data;
-    size_t i;
-    (void)ms, (void)u;
-    for (i = 0; i < len; i++) {
-        if (p[i] == '\n' && s->line_len > 0 && s->line[s->line_len - 1] == '\r') {
-            s->line[s->line_len - 1] = '\0';
-            srv_line(s, s->line);
-            s->line_len = 0;
-        } else if (s->line_len < sizeof s->line - 1) {
-            s->line[s->line_len++] = p[i];
-        }
-    }
-    return (int)len;
-}
-
-static int t_recv(void *conn, void *out, size_t cap, uint32_t ms, void *u)
-{
-    srv *s = (srv *)conn;
-    size_t n = s->out_len - s->out_pos;
-    (void)ms, (void)u;
-    if (n == 0) {
-        s->out_len = s->out_pos = 0;
-        return s->closed_by_quit ? 0 : SMTPMAIL_ERR_TIMEOUT;
-    }
-    if (n > cap) n = cap;
-    memcpy(out, s->out + s->out_pos, n);
-    s->out_pos += n;
-    return (int)n;
-}
-
-static void t_close(void *conn, void *u)
-{
-    srv *s = (srv *)conn;
-    (void)u;
-    s->open = 0, s->closed_by_quit = 0;
-}
-
 static void srv_reset(void)
 {
-    int i;
-    for (i = 0; i < g_srv.n_msgs; i++) free(g_srv.msgs[i]);
-    free(g_srv.cur);
-    memset(&g_srv, 0, sizeof g_srv);
-    g_clock = 1000000;
+    fake_free(&g_srv);
+    fake_init_responder(&g_srv, "250-fake.test\r\n250 SIZE 10000000\r\n");
+    g_srv.hooks.random = byte_random;
     g_rnd = 0;
 }
 
-/* >>fixtures */
-static smtpmail_transport g_tr;
-static smtpmail_hooks g_hooks;
+/* Thread test: connect waits while the gate is shut. */
+static gate g_gate;
+static int g_gated;
 
+static int gated_connect(void **conn, const char *host, uint16_t port, uint32_t ms, void *u)
+{
+    gate_lock(&g_gate);
+    while (g_gated) gate_wait(&g_gate);
+    gate_unlock(&g_gate);
+    return fake_connect(conn, host, port, ms, u);
+}
+
+/* The addresses of every RCPT TO the server got, one per line. */
+static buf g_rcpts;
+
+static const char *rcpt_list(void)
+{
+    fake_cmd_args(&g_srv, "RCPT TO:", &g_rcpts);
+    return g_rcpts.data;
+}
+
+/* The server refuses (550) the next message it is sent. */
+static void refuse_next_message(void)
+{
+    g_srv.finals[g_srv.n_ends] = "550 no\r\n";
+    g_srv.n_final = g_srv.n_ends + 1;
+}
+
+/* >>fixtures */
 static smtpmail_config test_config(void)
 {
     smtpmail_config c;
     memset(&c, 0, sizeof c);
     c.url = "smtp+plain://mx.test:25";
-    g_tr.connect = t_connect, g_tr.send = t_send, g_tr.recv = t_recv, g_tr.close = t_close;
-    g_tr.user_data = &g_srv;
-    c.transport = &g_tr;
-    memset(&g_hooks, 0, sizeof g_hooks);
-    g_hooks.ticks_ms = fake_ticks, g_hooks.now = fake_now, g_hooks.random = fake_random;
-    c.hooks = &g_hooks;
+    c.transport = &g_srv.tr;
+    c.hooks = &g_srv.hooks;
     return c;
 }
 
@@ -272,6 +174,22 @@ static smtpmail_outbox_options test_options(void)
     o.no_thread = 1;
     o.on_done = on_done;
     o.user_data = &g_rep;
+    return o;
+}
+
+/* A fresh server, and a config and options for it. */
+static void fresh(smtpmail_config *c, smtpmail_outbox_options *o)
+{
+    srv_reset();
+    *c = test_config();
+    *o = test_options();
+}
+
+/* test_options with the spool in dir. */
+static smtpmail_outbox_options spool_options(const char *dir)
+{
+    smtpmail_outbox_options o = test_options();
+    o.spool_dir = dir;
     return o;
 }
 
@@ -314,9 +232,7 @@ static void test_delivers_what_the_builder_renders(void)
     char want[8192];
     size_t want_len;
     unsigned long long id;
-    srv_reset();
-    c = test_config();
-    o = test_options();
+    fresh(&c, &o);
     CHECK(smtpmail_outbox_open(&c, &o, &b, &err) == SMTPMAIL_OK);
     CHECK(smtpmail_outbox_enqueue(b, &m, &id, &err) == SMTPMAIL_OK);
     CHECK_INT(id, 1);
@@ -326,9 +242,9 @@ static void test_delivers_what_the_builder_renders(void)
     pump_all(b);
     CHECK_INT(g_srv.connects, 1);
     CHECK_INT(g_srv.n_msgs, 1);
-    CHECK(smtpmail_message_render(&m, &g_hooks, want, sizeof want, &want_len, &err) == SMTPMAIL_OK);
-    if (g_srv.n_msgs == 1) CHECK_STR(g_srv.msgs[0], want);
-    CHECK(has(g_srv.msgs[0], "Subject: =?UTF-8?B?"));
+    CHECK(smtpmail_message_render(&m, &g_srv.hooks, want, sizeof want, &want_len, &err) == SMTPMAIL_OK);
+    if (g_srv.n_msgs == 1) CHECK_STR(g_srv.msgs[0].data, want);
+    CHECK(has(g_srv.msgs[0].data, "Subject: =?UTF-8?B?"));
     CHECK_INT(g_rep.n, 1);
     CHECK_INT(g_rep.result[0], SMTPMAIL_OK);
     CHECK_INT(g_rep.attempts[0], 1);
@@ -363,17 +279,15 @@ static void test_big_message_streams(void)
     for (i = 0; i + 1 < sizeof text; i++) text[i] = i % 50 == 49 ? '\n' : (i % 50 == 0 ? '.' : 'x');
     m = alert("big", text);
     for (spool = 0; spool < 2; spool++) {
-        srv_reset();
-        c = test_config();
-        o = test_options();
+        fresh(&c, &o);
         if (spool) make_dir(dir, sizeof dir), o.spool_dir = dir;
         CHECK(smtpmail_outbox_open(&c, &o, &b, &err) == SMTPMAIL_OK);
         CHECK(smtpmail_outbox_enqueue(b, &m, NULL, &err) == SMTPMAIL_OK);
         pump_all(b);
         CHECK_INT(g_srv.n_msgs, 1);
-        CHECK(smtpmail_message_render(&m, &g_hooks, want, sizeof want, &want_len, &err) == SMTPMAIL_OK);
+        CHECK(smtpmail_message_render(&m, &g_srv.hooks, want, sizeof want, &want_len, &err) == SMTPMAIL_OK);
         CHECK(want_len > SMTPMAIL_SEND_BUFFER);
-        if (g_srv.n_msgs == 1) CHECK_STR(g_srv.msgs[0], want);
+        if (g_srv.n_msgs == 1) CHECK_STR(g_srv.msgs[0].data, want);
         CHECK_INT(smtpmail_outbox_close(b, 0), 0);
         if (spool) CHECK(remove_tree(dir) == 0);
     }
@@ -390,9 +304,7 @@ static void test_refusals_at_enqueue(void)
     smtpmail_message m = alert("ok", "x");
     smtpmail_message bad = alert("line\r\nBcc: evil@example.com", "x");
     int i;
-    srv_reset();
-    c = test_config();
-    o = test_options();
+    fresh(&c, &o);
     o.queue_max = 3;
     CHECK(smtpmail_outbox_open(&c, &o, &b, &err) == SMTPMAIL_OK);
     CHECK_INT(smtpmail_outbox_enqueue(b, &bad, NULL, &err), SMTPMAIL_ERR_HEADER_INJECTION);
@@ -433,7 +345,7 @@ static void test_backoff_while_the_server_is_down(void)
         o = test_options();
         o.backoff_first_ms = 1000;
         o.backoff_max_ms = 8000;
-        g_srv.down = 1;
+        g_srv.refuse_connect = 1;
         CHECK(smtpmail_outbox_open(&c, &o, &b, &err) == SMTPMAIL_OK);
         CHECK(smtpmail_outbox_enqueue(b, &m, NULL, &err) == SMTPMAIL_OK);
         CHECK(smtpmail_outbox_enqueue(b, &m, NULL, &err) == SMTPMAIL_OK);
@@ -443,13 +355,13 @@ static void test_backoff_while_the_server_is_down(void)
             CHECK_INT(g_srv.connects, k + 1);
             if (jitter) CHECK(w >= d[k] / 2 && w <= d[k]);
             else CHECK_INT(w, d[k] / 2);
-            g_clock += w - 1; /* not yet */
+            g_srv.ticks += w - 1; /* not yet */
             CHECK_INT(smtpmail_outbox_pump(b) > 0, 1);
             CHECK_INT(g_srv.connects, k + 1);
-            g_clock += 1;
+            g_srv.ticks += 1;
         }
         CHECK_INT(g_rep.n, 0);
-        g_srv.down = 0;
+        g_srv.refuse_connect = 0;
         pump_all(b);
         CHECK_INT(g_srv.n_msgs, 2);
         CHECK_INT(g_rep.n, 2);
@@ -469,9 +381,7 @@ static void test_temporary_permanent_and_the_deadline(void)
     smtpmail_error err;
     smtpmail_message m1 = alert("first", "x"), m2 = alert("second", "x");
     int i;
-    srv_reset();
-    c = test_config();
-    o = test_options();
+    fresh(&c, &o);
     o.backoff_first_ms = 1000;
     g_srv.finals[0] = "451 4.3.0 try later\r\n";
     g_srv.finals[1] = "554 5.7.1 spam\r\n";
@@ -486,7 +396,7 @@ static void test_temporary_permanent_and_the_deadline(void)
     CHECK_INT(g_rep.result[0], SMTPMAIL_ERR_PERMANENT);
     CHECK_STR(g_rep.subject[0], "second");
     CHECK_INT(smtpmail_outbox_pending(b), 1);
-    g_clock += 1000;
+    g_srv.ticks += 1000;
     pump_all(b);
     CHECK_INT(g_srv.n_ends, 3);
     CHECK_INT(g_rep.n, 2);
@@ -495,15 +405,13 @@ static void test_temporary_permanent_and_the_deadline(void)
     CHECK_STR(g_rep.subject[1], "first");
     CHECK_INT(g_srv.n_msgs, 1);
     /* No more transactions happen: 554 was not retried. */
-    g_clock += 600000;
+    g_srv.ticks += 600000;
     pump_all(b);
     CHECK_INT(g_srv.n_ends, 3);
     CHECK_INT(smtpmail_outbox_close(b, 0), 0);
 
     /* A 4xx forever: given up once retry_for_ms has passed. */
-    srv_reset();
-    c = test_config();
-    o = test_options();
+    fresh(&c, &o);
     o.backoff_first_ms = 2000, o.backoff_max_ms = 2000, o.retry_for_ms = 10000;
     for (i = 0; i < 16; i++) g_srv.finals[i] = "452 4.2.2 mailbox full\r\n";
     g_srv.n_final = 16;
@@ -511,7 +419,7 @@ static void test_temporary_permanent_and_the_deadline(void)
     CHECK(smtpmail_outbox_enqueue(b, &m1, NULL, &err) == SMTPMAIL_OK);
     for (i = 0; i < 40 && g_rep.n == 0; i++) {
         pump_all(b);
-        g_clock += 500;
+        g_srv.ticks += 500;
     }
     CHECK_INT(g_rep.n, 1);
     CHECK_INT(g_rep.result[0], SMTPMAIL_ERR_TEMPORARY);
@@ -533,9 +441,7 @@ static void test_rate_limit_makes_a_digest(void)
     smtpmail_message m;
     uint32_t w;
     int i, digests = 0;
-    srv_reset();
-    c = test_config();
-    o = test_options();
+    fresh(&c, &o);
     o.per_minute = 2;
     CHECK(smtpmail_outbox_open(&c, &o, &b, &err) == SMTPMAIL_OK);
     for (i = 0; i < 7; i++) {
@@ -546,12 +452,12 @@ static void test_rate_limit_makes_a_digest(void)
     w = pump_all(b);
     CHECK_INT(g_srv.n_msgs, 2);
     CHECK(w > 0 && w <= 60000);
-    g_clock += 30000; /* (the idle session is closed on the way) */
+    g_srv.ticks += 30000; /* (the idle session is closed on the way) */
     pump_all(b);
-    g_clock += 29999;
+    g_srv.ticks += 29999;
     pump_all(b);
     CHECK_INT(g_srv.n_msgs, 2);
-    g_clock += 1;
+    g_srv.ticks += 1;
     pump_all(b);
     CHECK_INT(g_srv.n_msgs, 3);
     CHECK_INT(g_rep.n, 7);
@@ -563,14 +469,14 @@ static void test_rate_limit_makes_a_digest(void)
     if (g_srv.n_msgs == 3) {
         /* The digest: "5 alerts: <first held>", then each subject and text. */
         /* 止损 is E6 AD A2 E6 8D 9F in UTF-8; the body is quoted-printable. */
-        CHECK(has(g_srv.msgs[2], "Subject: 5 alerts: =?UTF-8?B?5q2i5o2f?= 2\r\n"));
+        CHECK(has(g_srv.msgs[2].data, "Subject: 5 alerts: =?UTF-8?B?5q2i5o2f?= 2\r\n"));
         for (i = 2; i < 7; i++) {
             char want[64];
             snprintf(want, sizeof want, "--- %d of 5: =E6=AD=A2=E6=8D=9F %d\r\nstop hit\r\n", i - 1, i);
-            CHECK(has(g_srv.msgs[2], want));
+            CHECK(has(g_srv.msgs[2].data, want));
         }
-        CHECK(has(g_srv.msgs[2], "To: desk@example.com"));
-        CHECK(!has(g_srv.msgs[0], "alerts"));
+        CHECK(has(g_srv.msgs[2].data, "To: desk@example.com"));
+        CHECK(!has(g_srv.msgs[0].data, "alerts"));
     }
     CHECK_INT(smtpmail_outbox_close(b, 0), 0);
 }
@@ -637,9 +543,8 @@ static void test_spool_survives_a_restart(void)
     srv_reset();
     make_dir(dir, sizeof dir);
     c = test_config();
-    o = test_options();
-    o.spool_dir = dir;
-    g_srv.down = 1;
+    o = spool_options(dir);
+    g_srv.refuse_connect = 1;
     CHECK(smtpmail_outbox_open(&c, &o, &b, &err) == SMTPMAIL_OK);
     for (i = 0; i < 3; i++) {
         snprintf(subj[i], sizeof subj[i], "alert %d", i);
@@ -654,9 +559,8 @@ static void test_spool_survives_a_restart(void)
 
     write_file(dir, "00000000000000ff.tmp", "smtpmail-outbox 1 00000");
     write_file(dir, "00000000000000fe.msg", "smtpmail-outbox 1 0000000040\r\nX nonsense\r\n\r\n");
-    g_srv.down = 0;
-    o = test_options();
-    o.spool_dir = dir;
+    g_srv.refuse_connect = 0;
+    o = spool_options(dir);
     CHECK(smtpmail_outbox_open(&c, &o, &b, &err) == SMTPMAIL_OK);
     CHECK_INT(smtpmail_outbox_pending(b), 3);
     CHECK_INT(count_files(dir, "tmp"), 0);
@@ -666,7 +570,7 @@ static void test_spool_survives_a_restart(void)
     for (i = 0; i < g_srv.n_msgs && i < 3; i++) {
         char line[64];
         snprintf(line, sizeof line, "Subject: alert %d\r\n", i);
-        CHECK(has(g_srv.msgs[i], line));
+        CHECK(has(g_srv.msgs[i].data, line));
     }
     CHECK_INT(g_rep.n, 3);
     CHECK_INT(count_files(dir, "msg"), 0);
@@ -680,10 +584,8 @@ static void test_spool_survives_a_restart(void)
     pump_all(b);
     CHECK_INT(smtpmail_outbox_close(b, 0), 0);
     /* A permanent refusal keeps the file, as .failed. */
-    g_srv.finals[g_srv.n_ends] = "550 no\r\n";
-    g_srv.n_final = g_srv.n_ends + 1;
-    o = test_options();
-    o.spool_dir = dir;
+    refuse_next_message();
+    o = spool_options(dir);
     CHECK(smtpmail_outbox_open(&c, &o, &b, &err) == SMTPMAIL_OK);
     CHECK(smtpmail_outbox_enqueue(b, &m, NULL, &err) == SMTPMAIL_OK);
     pump_all(b);
@@ -692,10 +594,8 @@ static void test_spool_survives_a_restart(void)
     CHECK_INT(count_files(dir, "failed"), 2);
     CHECK_INT(smtpmail_outbox_close(b, 0), 0);
     /* Only .failed files left: new ids still pass them, none is replaced. */
-    g_srv.finals[g_srv.n_ends] = "550 no\r\n";
-    g_srv.n_final = g_srv.n_ends + 1;
-    o = test_options();
-    o.spool_dir = dir;
+    refuse_next_message();
+    o = spool_options(dir);
     CHECK(smtpmail_outbox_open(&c, &o, &b, &err) == SMTPMAIL_OK);
     {
         unsigned long long id;
@@ -708,8 +608,7 @@ static void test_spool_survives_a_restart(void)
     CHECK(remove_tree(dir) == 0);
 
     /* A spool that cannot be written: SPOOL, the path named, nothing queued. */
-    o = test_options();
-    o.spool_dir = "/nonexistent-smtpmail-spool";
+    o = spool_options("/nonexistent-smtpmail-spool");
     CHECK_INT(smtpmail_outbox_open(&c, &o, &b, &err), SMTPMAIL_ERR_SPOOL);
     CHECK_STR(err.field, "outbox.spool_dir");
     CHECK(has(err.message, "/nonexistent-smtpmail-spool"));
@@ -723,10 +622,8 @@ static void test_close_reports_what_is_left(void)
     smtpmail_outbox *b;
     smtpmail_error err;
     smtpmail_message m = alert("left", "x");
-    srv_reset();
-    c = test_config();
-    o = test_options();
-    g_srv.down = 1;
+    fresh(&c, &o);
+    g_srv.refuse_connect = 1;
     CHECK(smtpmail_outbox_open(&c, &o, &b, &err) == SMTPMAIL_OK);
     CHECK(smtpmail_outbox_enqueue(b, &m, NULL, &err) == SMTPMAIL_OK);
     CHECK(smtpmail_outbox_enqueue(b, &m, NULL, &err) == SMTPMAIL_OK);
@@ -746,25 +643,23 @@ static void test_digest_keeps_bcc_hidden(void)
     smtpmail_address bcc[1] = {{NULL, "compliance@example.net"}};
     smtpmail_message m = alert("fill", "x");
     int i;
-    srv_reset();
-    c = test_config();
-    o = test_options();
+    fresh(&c, &o);
     o.per_minute = 1;
     m.bcc = bcc, m.bcc_count = 1;
     CHECK(smtpmail_outbox_open(&c, &o, &b, &err) == SMTPMAIL_OK);
     for (i = 0; i < 3; i++) CHECK(smtpmail_outbox_enqueue(b, &m, NULL, &err) == SMTPMAIL_OK);
     pump_all(b);
-    g_clock += 60000;
+    g_srv.ticks += 60000;
     pump_all(b);
     CHECK_INT(g_srv.n_msgs, 2);
     if (g_srv.n_msgs == 2) {
-        CHECK(has(g_srv.msgs[1], "Subject: 2 alerts: fill\r\n"));
-        CHECK(has(g_srv.msgs[1], "To: desk@example.com\r\n"));
-        CHECK(!has(g_srv.msgs[1], "compliance"));
-        CHECK(!has(g_srv.msgs[0], "compliance"));
+        CHECK(has(g_srv.msgs[1].data, "Subject: 2 alerts: fill\r\n"));
+        CHECK(has(g_srv.msgs[1].data, "To: desk@example.com\r\n"));
+        CHECK(!has(g_srv.msgs[1].data, "compliance"));
+        CHECK(!has(g_srv.msgs[0].data, "compliance"));
     }
     /* ... but the Bcc got both mails. */
-    CHECK_STR(g_srv.rcpts, "<desk@example.com>\n<compliance@example.net>\n"
+    CHECK_STR(rcpt_list(), "<desk@example.com>\n<compliance@example.net>\n"
                            "<desk@example.com>\n<compliance@example.net>\n");
     CHECK_INT(smtpmail_outbox_close(b, 0), 0);
 }
@@ -779,10 +674,8 @@ static void test_permanent_refusal_of_the_link(void)
     smtpmail_error err;
     smtpmail_message m = alert("x", "x");
     int i;
-    srv_reset();
-    c = test_config();
-    o = test_options();
-    g_srv.greeting = "554 5.7.1 go away\r\n";
+    fresh(&c, &o);
+    g_srv.r_greet = "554 5.7.1 go away\r\n";
     CHECK(smtpmail_outbox_open(&c, &o, &b, &err) == SMTPMAIL_OK);
     for (i = 0; i < 5; i++) CHECK(smtpmail_outbox_enqueue(b, &m, NULL, &err) == SMTPMAIL_OK);
     pump_all(b);
@@ -805,24 +698,25 @@ static void test_worker_thread(void)
     int i;
     srv_reset();
     c = test_config();
-    g_hooks.ticks_ms = NULL; /* the real clock */
+    g_srv.hooks.ticks_ms = NULL; /* the real clock */
     o = test_options();
     o.no_thread = 0;
-    gate_init(&g_srv.g);
-    g_srv.gated = g_srv.use_gate = 1;
+    g_srv.tr.connect = gated_connect;
+    gate_init(&g_gate);
+    g_gated = 1;
     CHECK(smtpmail_outbox_open(&c, &o, &b, &err) == SMTPMAIL_OK);
     for (i = 0; i < 5; i++) CHECK(smtpmail_outbox_enqueue(b, &m, NULL, &err) == SMTPMAIL_OK);
     CHECK_INT(smtpmail_outbox_pending(b), 5);
-    gate_lock(&g_srv.g);
-    g_srv.gated = 0;
-    gate_open_all(&g_srv.g);
-    gate_unlock(&g_srv.g);
+    gate_lock(&g_gate);
+    g_gated = 0;
+    gate_open_all(&g_gate);
+    gate_unlock(&g_gate);
     for (i = 0; i < 1000 && smtpmail_outbox_pending(b) > 0; i++) nap_10ms();
     CHECK_INT(smtpmail_outbox_close(b, 5000), 0);
     CHECK_INT(g_srv.n_msgs, 5);
     CHECK_INT(g_srv.connects, 1);
     CHECK_INT(g_rep.n, 5);
-    gate_free(&g_srv.g);
+    gate_free(&g_gate);
 }
 
 static const test_case k_tests[] = {
@@ -842,6 +736,7 @@ static const test_case k_tests[] = {
 int main(int argc, char **argv)
 {
     int r = run_tests(k_tests, sizeof k_tests / sizeof k_tests[0], argc, argv);
-    srv_reset();
+    fake_free(&g_srv);
+    buf_free(&g_rcpts);
     return r;
 }
