@@ -1384,30 +1384,32 @@ static int smtpmail__out_flush(smtpmail__out *o)
 
 static void smtpmail__out_put(smtpmail__out *o, const void *data, size_t n)
 {
-    const unsigned char *p = (const unsigned char *)data, *cr;
+    const unsigned char *p = (const unsigned char *)data, *cr, *lf;
     size_t i = 0, run;
     if (o->result != 0) return;
     while (i < n) {
         if (o->prev_cr) { /* after CR, LF and only LF */
-            if (p[i] != '\n') break;
+            if (p[i] != '\n') {
+                smtpmail__out_refuse(o, o->total + i - 1, "a bare CR or LF"); /* the CR */
+                return;
+            }
             o->prev_cr = 0, o->col = 0, i++;
             continue;
         }
         /* A run up to the next CR: no LF in it, and the line not too long. */
         cr = (const unsigned char *)memchr(p + i, '\r', n - i);
         run = (cr ? (size_t)(cr - p) : n) - i;
-        if (memchr(p + i, '\n', run)) break;
-        o->col += run;
-        if (o->col > SMTPMAIL__LINE_MAX) {
-            smtpmail__out_refuse(o, o->total + i, "a line over 998 octets");
+        if ((lf = (const unsigned char *)memchr(p + i, '\n', run)) != NULL) {
+            smtpmail__out_refuse(o, o->total + (size_t)(lf - p), "a bare CR or LF");
             return;
         }
+        if (o->col + run > SMTPMAIL__LINE_MAX) { /* at its 999th octet */
+            smtpmail__out_refuse(o, o->total + i + SMTPMAIL__LINE_MAX - o->col, "a line over 998 octets");
+            return;
+        }
+        o->col += run;
         i += run;
         if (cr) o->prev_cr = 1, i++;
-    }
-    if (i < n) {
-        smtpmail__out_refuse(o, o->total + i, "a bare CR or LF");
-        return;
     }
     o->total += n;
     while (n > 0) {

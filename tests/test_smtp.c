@@ -2748,7 +2748,184 @@ static void test_secrets_echoed_by_server_stay_hidden(void)
     secrets_free(&z);
 }
 
+/* >>batches: what goes in one write. */
+
+/* On a connection opened for this call, a batch is one write: with
+   CHUNKING the envelope, BDAT, the message and QUIT; without it, after the
+   354, the message, its "." and QUIT. */
+static void test_batch_is_one_write_on_a_new_connection(void)
+{
+    static const step bdat[] = {OPEN(EHLO_ALL), TX_BDAT, QUIT_BYE};
+    static const step data[] = {OPEN(EHLO_PIPE), TX_DATA, QUIT_BYE};
+    fake f;
+    smtpmail_message m = base_msg();
+    smtpmail_error err;
+    fake_init(&f, bdat, N(bdat));
+    CHECK_RES(fake_send_msg(&f, &m, &err), SMTPMAIL_OK, &err);
+    CHECK(fake_done(&f));
+    CHECK(fake_one_write(&f, "MAIL FROM:", "BDAT "));
+    CHECK(fake_one_write(&f, "BDAT ", "MIME-Version: 1.0"));
+    CHECK(fake_one_write(&f, "MIME-Version: 1.0", "QUIT\r\n"));
+    fake_free(&f);
+    fake_init(&f, data, N(data));
+    CHECK_RES(fake_send_msg(&f, &m, &err), SMTPMAIL_OK, &err);
+    CHECK(fake_done(&f));
+    CHECK(fake_one_write(&f, "MAIL FROM:", "DATA\r\n"));
+    /* the 354 comes between */
+    CHECK(fake_write_of(&f, fake_find(f.sent.data, f.sent.len, "DATA\r\n")) <
+          fake_write_of(&f, fake_find(f.sent.data, f.sent.len, "MIME-Version: 1.0")));
+    CHECK(fake_one_write(&f, "MIME-Version: 1.0", ".\r\nQUIT\r\n"));
+    fake_free(&f);
+}
+
+/* On a connection that sat idle, the envelope goes in a write before the
+   message: a server that closed it unseen (its FIN in flight) makes that
+   second write fail, before the message went out whole. */
+static void test_batch_on_an_idle_connection_sends_the_envelope_first(void)
+{
+    static const step script[] = {OPEN(EHLO_ALL), TX_BDAT, TX_BDAT, QUIT_BYE};
+    fake f;
+    smtpmail_session *s = NULL;
+    smtpmail_message m = base_msg();
+    smtpmail_error err;
+    size_t first;
+    long mail, body;
+    fake_init(&f, script, N(script));
+    f.cfg.username = "user";
+    CHECK_RES(smtpmail_session_open(&f.cfg, &s, &err), SMTPMAIL_OK, &err);
+    if (!s) {
+        fake_free(&f);
+        return;
+    }
+    CHECK_RES(smtpmail_session_send(s, &m, &err), SMTPMAIL_OK, &err);
+    first = f.sent.len;
+    CHECK_RES(smtpmail_session_send(s, &m, &err), SMTPMAIL_OK, &err);
+    smtpmail_session_close(s);
+    CHECK(fake_done(&f));
+    CHECK_INT(f.n_msgs, 2);
+    mail = fake_find(f.sent.data + first, f.sent.len - first, "MAIL FROM:");
+    body = fake_find(f.sent.data + first, f.sent.len - first, "MIME-Version: 1.0");
+    CHECK(mail >= 0 && body > mail);
+    if (mail >= 0 && body > mail) {
+        CHECK(fake_write_of(&f, (long)first + mail) == fake_write_of(&f, (long)first + body) - 1);
+    }
+    fake_free(&f);
+}
+
+/* >>raw: smtpmail_session_send_raw. */
+
+/* Bytes that are not a sendable message, and envelopes that are not
+   valid, are refused with the field named, and nothing is sent. */
+static void test_send_raw_refuses_bad_bytes_and_envelopes_unsent(void)
+{
+    static const step script[] = {OPEN(EHLO_ALL), QUIT_BYE};
+    static const struct {
+        const char *data, *says;
+    } bad[] = {
+        {"Subject: x\r\n\r\nbare\nLF\r\n", "bare CR or LF at byte 18"},
+        {"Subject: x\r\n\r\nbare\rCR\r\n", "bare CR or LF at byte 18"},
+        {"Subject: x\r\n\r\nno final CRLF", "does not end with CRLF"},
+        {"", "does not end with CRLF"},
+    };
+    const char *rcpt[2] = {"trader@example.com", "x@"};
+    smtpmail_envelope env;
+    char *longline = (char *)malloc(1100);
+    fake f;
+    smtpmail_session *s = NULL;
+    smtpmail_error err;
+    size_t i;
+    fake_init(&f, script, N(script));
+    CHECK_RES(smtpmail_session_open(&f.cfg, &s, &err), SMTPMAIL_OK, &err);
+    if (!s || !longline) {
+        free(longline);
+        fake_free(&f);
+        return;
+    }
+    env.from = "bot@example.com", env.rcpt = rcpt, env.rcpt_count = 1;
+    for (i = 0; i < N(bad); i++) {
+        CHECK_RES(smtpmail_session_send_raw(s, &env, bad[i].data, strlen(bad[i].data), &err),
+                  SMTPMAIL_ERR_BAD_FIELD, &err);
+        CHECK_STR(err.field, "data");
+        if (!CHECK(strstr(err.message, bad[i].says) != NULL)) note("message", err.message);
+    }
+    memset(longline, 'a', 1100);
+    memcpy(longline + 1098, "\r\n", 2); /* a line of 1098 octets */
+    CHECK_RES(smtpmail_session_send_raw(s, &env, longline, 1100, &err), SMTPMAIL_ERR_BAD_FIELD, &err);
+    if (!CHECK(strstr(err.message, "over 998 octets at byte 998") != NULL)) note("message", err.message);
+    {
+        /* Bigger than SMTPMAIL_SEND_BUFFER (it would stream): checked whole
+           before the first byte all the same. */
+        buf big = {0};
+        while (big.len < SMTPMAIL_SEND_BUFFER + 4000) buf_str(&big, "a valid line of the body\r\n");
+        buf_str(&big, "and a bare\nLF at the end\r\n");
+        CHECK_RES(smtpmail_session_send_raw(s, &env, big.data, big.len, &err), SMTPMAIL_ERR_BAD_FIELD, &err);
+        CHECK_STR(err.field, "data");
+        buf_free(&big);
+    }
+    memcpy(longline + 996, "\r\n", 2); /* 996 octets, then one of 100: sendable */
+    CHECK_RES(smtpmail_session_send_raw(s, NULL, longline, 1100, &err), SMTPMAIL_ERR_INVALID_ARG, &err);
+    env.from = "not an address";
+    CHECK_RES(smtpmail_session_send_raw(s, &env, longline, 1100, &err), SMTPMAIL_ERR_BAD_ADDRESS, &err);
+    CHECK_STR(err.field, "envelope.from");
+    env.from = "bot@example.com", env.rcpt_count = 0;
+    CHECK_RES(smtpmail_session_send_raw(s, &env, longline, 1100, &err), SMTPMAIL_ERR_NO_RECIPIENT, &err);
+    env.rcpt_count = 2;
+    CHECK_RES(smtpmail_session_send_raw(s, &env, longline, 1100, &err), SMTPMAIL_ERR_BAD_ADDRESS, &err);
+    CHECK_STR(err.field, "envelope.rcpt[1]");
+    smtpmail_session_close(s);
+    CHECK(fake_done(&f));
+    CHECK(!contains(&f.cmds, "MAIL"));
+    CHECK_INT(f.n_msgs, 0);
+    free(longline);
+    fake_free(&f);
+}
+
+/* The caller's bytes arrive as given, to the envelope's recipients: as one
+   BDAT with CHUNKING, dot-stuffed through DATA without, and streamed
+   through DATA when they are bigger than SMTPMAIL_SEND_BUFFER. */
+static void test_send_raw_delivers_the_bytes_as_given(void)
+{
+    static const char small[] = "From: <bot@example.com>\r\nSubject: raw\r\n\r\n.dot\r\nline\r\n..\r\n";
+    const char *rcpt[2] = {"trader@example.com", "desk@example.com"};
+    smtpmail_envelope env;
+    buf big = {0}, want = {0};
+    fake f;
+    smtpmail_session *s = NULL;
+    smtpmail_error err;
+    int way, i;
+    env.from = "bot@example.com", env.rcpt = rcpt, env.rcpt_count = 2;
+    buf_str(&big, "Subject: big\r\n\r\n");
+    for (i = 0; big.len < SMTPMAIL_SEND_BUFFER + 5000; i++)
+        buf_str(&big, i % 7 == 0 ? ".a line that starts with a dot\r\n" : "an ordinary line of the body\r\n");
+    for (way = 0; way < 3; way++) {
+        const char *data = way == 2 ? big.data : small;
+        size_t len = way == 2 ? big.len : sizeof small - 1;
+        char line[80];
+        fake_init_responder(&f, way == 1 ? EHLO_PIPE : EHLO_ALL);
+        CHECK_RES(smtpmail_session_open(&f.cfg, &s, &err), SMTPMAIL_OK, &err);
+        if (!s) break;
+        CHECK_RES(smtpmail_session_send_raw(s, &env, data, len, &err), SMTPMAIL_OK, &err);
+        smtpmail_session_close(s);
+        CHECK_INT(f.n_msgs, 1);
+        buf_clear(&want);
+        buf_put(&want, data, len);
+        CHECK(f.msgs[0].len == len && memcmp(f.msgs[0].data, data, len) == 0);
+        snprintf(line, sizeof line, "MAIL FROM:<bot@example.com>%s", way == 2 ? "\n" : " SIZE=");
+        CHECK(contains(&f.cmds, line));
+        CHECK(contains(&f.cmds, "RCPT TO:<trader@example.com>\nRCPT TO:<desk@example.com>\n"));
+        CHECK(contains(&f.cmds, way == 0 ? "BDAT " : "DATA"));
+        if (way > 0) CHECK(contains(&f.sent, "\r\n..dot\r\n") || contains(&f.sent, "\r\n..a line"));
+        if (g_failed) printf("    (%s)\n", way == 0 ? "BDAT" : way == 1 ? "DATA" : "DATA, streamed");
+        fake_free(&f);
+    }
+    buf_free(&big), buf_free(&want);
+}
+
 static const test_case k_tests[] = {
+    T(batch_is_one_write_on_a_new_connection),
+    T(batch_on_an_idle_connection_sends_the_envelope_first),
+    T(send_raw_refuses_bad_bytes_and_envelopes_unsent),
+    T(send_raw_delivers_the_bytes_as_given),
     T(chunking_one_round_trip),
     T(chunking_one_recipient_one_batch),
     T(pipelining_data_dot_stuffing),
