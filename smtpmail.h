@@ -986,6 +986,38 @@ static void smtpmail__sys_strerror(int code, char *buf, size_t cap)
 #endif
 }
 
+#ifndef SMTPMAIL_NO_SOCKETS
+/* The EHLO name: this host's name when it is a plain DNS name. */
+static void smtpmail__local_name(char *out, size_t cap)
+{
+    char name[256];
+    size_t i;
+    int got;
+#if defined(_WIN32)
+    WSADATA wsa;
+    int started = WSAStartup(MAKEWORD(2, 2), &wsa) == 0;
+#endif
+    memset(name, 0, sizeof name);
+    got = gethostname(name, sizeof name - 1) == 0 && name[0];
+#if defined(_WIN32)
+    if (started) WSACleanup();
+#endif
+    if (got) {
+        for (i = 0; name[i]; i++) {
+            char c = name[i];
+            if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '-' || c == '.'))
+                break;
+        }
+        if (name[i] == '\0' && i < cap) {
+            memcpy(out, name, i + 1);
+            return;
+        }
+    }
+    snprintf(out, cap, "localhost");
+}
+#endif
+
 #ifdef SMTPMAIL_OUTBOX
 /* Threads (the outbox's worker): a lock with a condition whose timed wait
    runs on a monotonic clock, and a thread running fn(arg). */
@@ -1327,6 +1359,52 @@ static int smtpmail__b64_value(unsigned char c)
     if (c == '+') return 62;
     if (c == '/') return 63;
     return -1;
+}
+
+/* Decodes base64 (RFC 4648 4, padding required; CR, LF, space and tab
+   skipped) into dst[0..cap); *dst_len gets the decoded length. */
+static smtpmail_result smtpmail__b64_decode(const char *src, size_t len, void *dst, size_t cap, size_t *dst_len)
+{
+    unsigned char *out = (unsigned char *)dst;
+    uint32_t acc = 0;
+    size_t i, n = 0, pad = 0, got = 0;
+    for (i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)src[i];
+        int v;
+        if (c == '\r' || c == '\n' || c == ' ' || c == '\t') continue;
+        if (c == '=') {
+            /* Padding: only in the last quad, at positions 3 and 4. */
+            if (got < 2 || ++pad > 2) return SMTPMAIL_ERR_BAD_FIELD;
+            acc <<= 6;
+            got++;
+        } else {
+            if (pad > 0 || (v = smtpmail__b64_value(c)) < 0) return SMTPMAIL_ERR_BAD_FIELD;
+            acc = (acc << 6) | (uint32_t)v;
+            got++;
+        }
+        if (got == 4) {
+            size_t k, emit = 3 - pad;
+            unsigned char b[3];
+            b[0] = (unsigned char)(acc >> 16);
+            b[1] = (unsigned char)(acc >> 8);
+            b[2] = (unsigned char)acc;
+            for (k = 0; k < emit; k++) {
+                if (n < cap) out[n] = b[k];
+                n++;
+            }
+            acc = 0;
+            got = 0;
+            if (pad > 0) {
+                /* Nothing but whitespace may follow the padding. */
+                for (i++; i < len; i++)
+                    if (!strchr("\r\n \t", src[i]) || src[i] == '\0') return SMTPMAIL_ERR_BAD_FIELD;
+                break;
+            }
+        }
+    }
+    if (got != 0) return SMTPMAIL_ERR_BAD_FIELD;
+    if (dst_len) *dst_len = n;
+    return n > cap ? SMTPMAIL_ERR_BUFFER_TOO_SMALL : SMTPMAIL_OK;
 }
 
 /* >>output ---------------------------------------------------------------- */
@@ -2904,6 +2982,221 @@ static smtpmail_result smtpmail__render(const smtpmail_message *m, const smtpmai
     return (smtpmail_result)o->result;
 }
 
+/* >>settings -------------------------------------------------------------- */
+
+/* Where and as whom a session connects. */
+typedef struct smtpmail__settings {
+    char host[256];
+    uint16_t port;
+    smtpmail_tls_mode mode;
+    char user[256];             /* wiped at close */
+    char pass[512];             /* wiped at close */
+    char helo[256];             /* the EHLO name */
+} smtpmail__settings;
+
+/* Providers by the sender's domain (or by name in config.url). */
+static const struct {
+    const char *key, *host;
+    uint16_t port;
+    smtpmail_tls_mode mode;
+} smtpmail__presets[] = {
+    {"qq.com", "smtp.qq.com", 465, SMTPMAIL_TLS_IMPLICIT},
+    {"foxmail.com", "smtp.qq.com", 465, SMTPMAIL_TLS_IMPLICIT},
+    {"163.com", "smtp.163.com", 465, SMTPMAIL_TLS_IMPLICIT},
+    {"126.com", "smtp.126.com", 465, SMTPMAIL_TLS_IMPLICIT},
+    {"yeah.net", "smtp.yeah.net", 465, SMTPMAIL_TLS_IMPLICIT},
+    {"gmail.com", "smtp.gmail.com", 465, SMTPMAIL_TLS_IMPLICIT},
+    {"googlemail.com", "smtp.gmail.com", 465, SMTPMAIL_TLS_IMPLICIT},
+    {"outlook.com", "smtp-mail.outlook.com", 587, SMTPMAIL_TLS_STARTTLS},
+    {"hotmail.com", "smtp-mail.outlook.com", 587, SMTPMAIL_TLS_STARTTLS},
+    {"live.com", "smtp-mail.outlook.com", 587, SMTPMAIL_TLS_STARTTLS},
+    {"office365", "smtp.office365.com", 587, SMTPMAIL_TLS_STARTTLS},
+};
+
+static int smtpmail__preset(smtpmail__settings *set, const char *key)
+{
+    size_t i;
+    for (i = 0; key && i < sizeof smtpmail__presets / sizeof smtpmail__presets[0]; i++) {
+        if (!smtpmail__ieq(key, smtpmail__presets[i].key)) continue;
+        smtpmail__copy(set->host, sizeof set->host, smtpmail__presets[i].host);
+        set->port = smtpmail__presets[i].port;
+        set->mode = smtpmail__presets[i].mode;
+        return 1;
+    }
+    return 0;
+}
+
+static int smtpmail__hexval(int c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+/* Copies src[0..len) to dst, percent-decoded (RFC 3986 2.1). */
+static int smtpmail__pct_decode(char *dst, size_t cap, const char *src, size_t len)
+{
+    size_t i, n = 0;
+    for (i = 0; i < len; i++) {
+        int c = (unsigned char)src[i];
+        if (c == '%') {
+            int hi = i + 2 < len ? smtpmail__hexval(src[i + 1]) : -1;
+            int lo = i + 2 < len ? smtpmail__hexval(src[i + 2]) : -1;
+            if (hi < 0 || lo < 0) return -1;
+            c = hi * 16 + lo;
+            i += 2;
+        }
+        if (c == 0 || n + 1 >= cap) return -1;
+        dst[n++] = (char)c;
+    }
+    dst[n] = '\0';
+    return 0;
+}
+
+/* A host name or address as it goes to the resolver, SNI and messages:
+   printable ASCII without spaces, quotes, brackets or backslashes. */
+static int smtpmail__host_ok(const char *h)
+{
+    if (!h[0]) return 0;
+    for (; *h; h++)
+        if ((unsigned char)*h <= 32 || (unsigned char)*h >= 127 || strchr("\"<>\\", *h)) return 0;
+    return 1;
+}
+
+/* smtps://user:pass@host:port, smtp://..., smtp+plain://... */
+static smtpmail_result smtpmail__parse_url(smtpmail__settings *set, const char *url, smtpmail_error *err)
+{
+    const char *p = strstr(url, "://"), *auth, *at = NULL, *end, *q, *colon = NULL;
+    size_t slen;
+    if (!p) {
+        if (smtpmail__preset(set, url)) return SMTPMAIL_OK;
+        /* Not echoed: a URL may hold a password. */
+        return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, SMTPMAIL_STAGE_CONFIG, "config.url",
+                              "config.url is neither smtps://, smtp://, smtp+plain:// nor a "
+                              "preset (qq.com, 163.com, gmail.com, office365, ...)");
+    }
+    slen = (size_t)(p - url);
+    if (slen == 5 && smtpmail__istarts(url, "smtps")) set->mode = SMTPMAIL_TLS_IMPLICIT;
+    else if (slen == 4 && smtpmail__istarts(url, "smtp")) set->mode = SMTPMAIL_TLS_STARTTLS;
+    else if (slen == 10 && smtpmail__istarts(url, "smtp+plain")) set->mode = SMTPMAIL_TLS_INSECURE_NONE;
+    else
+        return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, SMTPMAIL_STAGE_CONFIG, "config.url",
+                              "config.url: unknown scheme (use smtps://, smtp:// or smtp+plain://)");
+    auth = p + 3;
+    end = auth + strcspn(auth, "/?#");
+    for (q = auth; q < end; q++)
+        if (*q == '@') at = q; /* the last '@': a user may be an address */
+    if (at) {
+        for (q = auth; q < at && *q != ':'; q++) {}
+        if (q < at) colon = q;
+        if (smtpmail__pct_decode(set->user, sizeof set->user, auth, (size_t)((colon ? colon : at) - auth)) != 0 ||
+            (colon && smtpmail__pct_decode(set->pass, sizeof set->pass, colon + 1, (size_t)(at - colon - 1)) != 0))
+            return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, SMTPMAIL_STAGE_CONFIG, "config.url",
+                                  "config.url: bad user or password (percent-encode ':', '@' and '%%')");
+        auth = at + 1;
+    }
+    if (*auth == '[') {
+        q = (const char *)memchr(auth, ']', (size_t)(end - auth));
+        if (!q) return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, SMTPMAIL_STAGE_CONFIG, "config.url", "config.url: unclosed '['");
+        if ((size_t)(q - auth - 1) >= sizeof set->host) goto too_long;
+        memcpy(set->host, auth + 1, (size_t)(q - auth - 1));
+        set->host[q - auth - 1] = '\0';
+        q++;
+    } else {
+        for (q = auth; q < end && *q != ':'; q++) {}
+        if ((size_t)(q - auth) >= sizeof set->host) goto too_long;
+        memcpy(set->host, auth, (size_t)(q - auth));
+        set->host[q - auth] = '\0';
+    }
+    if (!smtpmail__host_ok(set->host))
+        return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, SMTPMAIL_STAGE_CONFIG, "config.url", "config.url: bad host");
+    if (q < end && *q == ':') {
+        unsigned long port = 0;
+        const char *d = q + 1;
+        for (; d < end && *d >= '0' && *d <= '9' && port <= 65535; d++) port = port * 10 + (unsigned long)(*d - '0');
+        if (d != end || d == q + 1 || port == 0 || port > 65535)
+            return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, SMTPMAIL_STAGE_CONFIG, "config.url", "config.url: bad port");
+        set->port = (uint16_t)port;
+    } else if (q != end) {
+        return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, SMTPMAIL_STAGE_CONFIG, "config.url", "config.url: bad host");
+    }
+    return SMTPMAIL_OK;
+too_long:
+    return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, SMTPMAIL_STAGE_CONFIG, "config.url", "config.url: host name too long");
+}
+
+/* A config string that goes on the wire: no CR, LF; fits its buffer. The
+   message names the field, never the value (it may be a password). */
+static smtpmail_result smtpmail__config_str(smtpmail_error *err, const char *field, const char *v, size_t cap)
+{
+    if (!v) return SMTPMAIL_OK;
+    if (strpbrk(v, "\r\n"))
+        return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, SMTPMAIL_STAGE_CONFIG, field, "%s contains CR or LF", field);
+    if (strlen(v) >= cap)
+        return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, SMTPMAIL_STAGE_CONFIG, field, "%s is longer than %lu bytes", field,
+                              (unsigned long)cap - 1);
+    return SMTPMAIL_OK;
+}
+
+/* Where and as whom, from the config: checked, with the presets and
+   defaults applied. default_user is the sender's address, if known. */
+static smtpmail_result smtpmail__settings_resolve(smtpmail__settings *set, const smtpmail_config *cfg,
+                                                  const char *default_user, smtpmail_error *err)
+{
+    const char *who;
+    smtpmail_result r;
+    set->mode = cfg->tls;
+    if ((unsigned)cfg->tls > (unsigned)SMTPMAIL_TLS_INSECURE_NONE)
+        return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, SMTPMAIL_STAGE_CONFIG, "config.tls", "config.tls is not a smtpmail_tls_mode");
+    if ((unsigned)cfg->auth > (unsigned)SMTPMAIL_AUTH_XOAUTH2)
+        return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, SMTPMAIL_STAGE_CONFIG, "config.auth", "config.auth is not a smtpmail_auth_mech");
+    if ((r = smtpmail__config_str(err, "config.host", cfg->host, sizeof set->host)) != 0 ||
+        (r = smtpmail__config_str(err, "config.username", cfg->username, sizeof set->user)) != 0 ||
+        (r = smtpmail__config_str(err, "config.password", cfg->password, sizeof set->pass)) != 0 ||
+        (r = smtpmail__config_str(err, "config.oauth2_token", cfg->oauth2_token, 16384)) != 0 ||
+        (r = smtpmail__config_str(err, "config.helo_name", cfg->helo_name, sizeof set->helo)) != 0 ||
+        (r = smtpmail__config_str(err, "config.url", cfg->url, 2048)) != 0)
+        return r;
+    /* An empty string counts as not set, so that getenv() of an empty
+       variable does not override the URL's password with nothing. */
+    if (cfg->url && cfg->url[0] && (r = smtpmail__parse_url(set, cfg->url, err)) != 0) return r;
+    if (cfg->host && cfg->host[0]) {
+        if (!smtpmail__host_ok(cfg->host))
+            return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, SMTPMAIL_STAGE_CONFIG, "config.host",
+                                  "config.host must be printable ASCII without spaces");
+        smtpmail__copy(set->host, sizeof set->host, cfg->host);
+    }
+    if (cfg->port) set->port = cfg->port;
+    if (cfg->username && cfg->username[0]) smtpmail__copy(set->user, sizeof set->user, cfg->username);
+    else if (!set->user[0] && default_user) smtpmail__copy(set->user, sizeof set->user, default_user);
+    if (cfg->password && cfg->password[0]) smtpmail__copy(set->pass, sizeof set->pass, cfg->password);
+    if (!set->host[0]) {
+        who = strrchr(set->user, '@');
+        if (!who || !smtpmail__preset(set, who + 1))
+            return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, SMTPMAIL_STAGE_CONFIG, "config.host",
+                                  "config.host is not set and \"%.60s\" has no preset: set config.url or "
+                                  "config.host", who ? who + 1 : set->user[0] ? set->user : "(no sender)");
+        if (cfg->port) set->port = cfg->port;
+    }
+    if (!set->port) set->port = set->mode == SMTPMAIL_TLS_IMPLICIT ? 465 : set->mode == SMTPMAIL_TLS_STARTTLS ? 587 : 25;
+    if (set->mode == SMTPMAIL_TLS_STARTTLS && set->port == 465) set->mode = SMTPMAIL_TLS_IMPLICIT; /* RFC 8314 */
+#ifdef SMTPMAIL_NO_TLS
+    if (set->mode != SMTPMAIL_TLS_INSECURE_NONE)
+        return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, SMTPMAIL_STAGE_CONFIG, "config.tls",
+                              "this build has no TLS (SMTPMAIL_NO_TLS): only SMTPMAIL_TLS_INSECURE_NONE");
+#endif
+    if (cfg->helo_name && cfg->helo_name[0]) smtpmail__copy(set->helo, sizeof set->helo, cfg->helo_name);
+    else {
+#ifndef SMTPMAIL_NO_SOCKETS
+        smtpmail__local_name(set->helo, sizeof set->helo);
+#else
+        smtpmail__copy(set->helo, sizeof set->helo, "localhost");
+#endif
+    }
+    return SMTPMAIL_OK;
+}
+
 /* >>sockets --------------------------------------------------------------- */
 
 #ifndef SMTPMAIL_NO_SOCKETS
@@ -3158,35 +3451,6 @@ static void smtpmail__tcp_close(void *conn, void *user_data)
 static const smtpmail_transport smtpmail__tcp = {smtpmail__tcp_connect, smtpmail__tcp_send,
                                                  smtpmail__tcp_recv, smtpmail__tcp_close, NULL};
 
-/* The EHLO name: this host's name when it is a plain DNS name. */
-static void smtpmail__local_name(char *out, size_t cap)
-{
-    char name[256];
-    size_t i;
-    int got;
-#if defined(_WIN32)
-    WSADATA wsa;
-    int started = WSAStartup(MAKEWORD(2, 2), &wsa) == 0;
-#endif
-    memset(name, 0, sizeof name);
-    got = gethostname(name, sizeof name - 1) == 0 && name[0];
-#if defined(_WIN32)
-    if (started) WSACleanup();
-#endif
-    if (got) {
-        for (i = 0; name[i]; i++) {
-            char c = name[i];
-            if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                  c == '-' || c == '.'))
-                break;
-        }
-        if (name[i] == '\0' && i < cap) {
-            memcpy(out, name, i + 1);
-            return;
-        }
-    }
-    smtpmail__copy(out, cap, "localhost");
-}
 #endif /* SMTPMAIL_NO_SOCKETS */
 
 /* The transport under the session's deadline: TCP above, or the caller's
@@ -3802,12 +4066,7 @@ typedef enum smtpmail__link {
 struct smtpmail_session {
     smtpmail_config cfg;        /* the caller's, strings borrowed */
     smtpmail__chan ch;
-    char host[256];
-    uint16_t port;
-    smtpmail_tls_mode mode;
-    char user[256];             /* wiped at close */
-    char pass[512];             /* wiped at close */
-    char helo[256];
+    smtpmail__settings set;     /* where and as whom */
     unsigned caps, mechs;
     unsigned long size_max;
     smtpmail__link link;
@@ -3855,15 +4114,15 @@ static smtpmail_result smtpmail__io_fail(smtpmail_session *s, smtpmail_error *er
         return smtpmail__fail_stage(err, SMTPMAIL_ERR_INTERNAL, stage,
                                     "internal error: a command over SMTPMAIL_CMD_BUFFER (please report)");
     if (r == SMTPMAIL_ERR_TIMEOUT)
-        return smtpmail__fail_stage(err, SMTPMAIL_ERR_TIMEOUT, stage, "timed out waiting for %s", s->host);
+        return smtpmail__fail_stage(err, SMTPMAIL_ERR_TIMEOUT, stage, "timed out waiting for %s", s->set.host);
     if (r == SMTPMAIL_ERR_PROTOCOL)
         return smtpmail__fail_stage(err, SMTPMAIL_ERR_PROTOCOL, stage,
                                "reply line longer than %d bytes: not an SMTP server?",
                                SMTPMAIL_RECV_BUFFER - 1);
     if (r == SMTPMAIL_ERR_TLS)
-        return smtpmail__fail_stage(err, SMTPMAIL_ERR_TLS, stage, "TLS record error from %s", s->host);
+        return smtpmail__fail_stage(err, SMTPMAIL_ERR_TLS, stage, "TLS record error from %s", s->set.host);
     return smtpmail__fail_stage(err, r < 0 ? (smtpmail_result)r : SMTPMAIL_ERR_NETWORK, stage,
-                           "connection to %s lost", s->host);
+                           "connection to %s lost", s->set.host);
 }
 
 /* A reply that is not the one wanted: 4xx temporary, 5xx permanent; at
@@ -4018,7 +4277,7 @@ static void smtpmail__mask(char *line, size_t len, const char *secret)
 static void smtpmail__scrub(smtpmail_session *s, char *line, size_t len)
 {
     size_t i = 0, j;
-    smtpmail__mask(line, len, s->pass);
+    smtpmail__mask(line, len, s->set.pass);
     smtpmail__mask(line, len, s->cfg.oauth2_token);
     while (i < len) {
         int coded = 0;
@@ -4116,12 +4375,12 @@ static smtpmail_result smtpmail__ehlo(smtpmail_session *s, smtpmail_error *err)
     s->caps = s->mechs = 0;
     s->size_max = 0;
     smtpmail_error first;
-    smtpmail__cmd(s, "EHLO %s", s->helo);
+    smtpmail__cmd(s, "EHLO %s", s->set.helo);
     r = smtpmail__exchange(s, &first, SMTPMAIL_STAGE_EHLO, &rep, 250, 259);
     if (r == SMTPMAIL_ERR_PERMANENT && (rep.code == 500 || rep.code == 502)) {
         /* RFC 5321 3.2: an old server without EHLO. It offers nothing, so
            this only gets far with SMTPMAIL_TLS_INSECURE_NONE and no AUTH. */
-        smtpmail__cmd(s, "HELO %s", s->helo);
+        smtpmail__cmd(s, "HELO %s", s->set.helo);
         return smtpmail__exchange(s, err, SMTPMAIL_STAGE_EHLO, &rep, 250, 259);
     }
     if (r != SMTPMAIL_OK && err) *err = first;
@@ -4167,8 +4426,8 @@ static smtpmail_result smtpmail__auth(smtpmail_session *s, smtpmail_error *err)
     smtpmail__reply rep;
     smtpmail_result r;
     smtpmail_auth_mech mech = s->cfg.auth;
-    if ((!token || !token[0]) && !s->pass[0]) return SMTPMAIL_OK; /* nothing to log in with */
-    if (!s->user[0])
+    if ((!token || !token[0]) && !s->set.pass[0]) return SMTPMAIL_OK; /* nothing to log in with */
+    if (!s->set.user[0])
         return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, SMTPMAIL_STAGE_CONFIG, "config.username",
                               "config.username is not set (nor a user in config.url)");
     if (mech == SMTPMAIL_AUTH_AUTO) {
@@ -4188,9 +4447,9 @@ static smtpmail_result smtpmail__auth(smtpmail_session *s, smtpmail_error *err)
     if (mech == SMTPMAIL_AUTH_PLAIN) {
         /* RFC 4616: authzid NUL authcid NUL password. */
         parts[0] = "", lens[0] = 1;
-        parts[1] = s->user, lens[1] = strlen(s->user);
+        parts[1] = s->set.user, lens[1] = strlen(s->set.user);
         parts[2] = "", lens[2] = 1;
-        parts[3] = s->pass, lens[3] = strlen(s->pass);
+        parts[3] = s->set.pass, lens[3] = strlen(s->set.pass);
         if ((r = smtpmail__send_secret(s, err, "AUTH PLAIN ", parts, lens, 4)) != 0) return r;
         if ((r = smtpmail__read_reply(s, err, SMTPMAIL_STAGE_AUTH, &rep, 0)) != 0) return r;
         if (rep.code == 334) { /* a server that wants the response on its own line */
@@ -4200,16 +4459,16 @@ static smtpmail_result smtpmail__auth(smtpmail_session *s, smtpmail_error *err)
     } else if (mech == SMTPMAIL_AUTH_LOGIN) {
         smtpmail__cmd(s, "AUTH LOGIN");
         if ((r = smtpmail__exchange(s, err, SMTPMAIL_STAGE_AUTH, &rep, 334, 334)) != 0) return r;
-        parts[0] = s->user, lens[0] = strlen(s->user);
+        parts[0] = s->set.user, lens[0] = strlen(s->set.user);
         if ((r = smtpmail__send_secret(s, err, "", parts, lens, 1)) != 0) return r;
         if ((r = smtpmail__read_reply(s, err, SMTPMAIL_STAGE_AUTH, &rep, 0)) != 0) return r;
         if (rep.code != 334) return smtpmail__reply_fail(err, SMTPMAIL_STAGE_AUTH, &rep, NULL);
-        parts[0] = s->pass, lens[0] = strlen(s->pass);
+        parts[0] = s->set.pass, lens[0] = strlen(s->set.pass);
         if ((r = smtpmail__send_secret(s, err, "", parts, lens, 1)) != 0) return r;
         if ((r = smtpmail__read_reply(s, err, SMTPMAIL_STAGE_AUTH, &rep, 0)) != 0) return r;
     } else {
         parts[0] = "user=", lens[0] = 5;
-        parts[1] = s->user, lens[1] = strlen(s->user);
+        parts[1] = s->set.user, lens[1] = strlen(s->set.user);
         parts[2] = "\001auth=Bearer ", lens[2] = 13;
         parts[3] = token, lens[3] = strlen(token);
         parts[4] = "\001\001", lens[4] = 2;
@@ -4239,15 +4498,15 @@ static smtpmail_result smtpmail__connect_failed(smtpmail_session *s, int c, int 
         if (sys) smtpmail__resolve_strerror(sys, why, sizeof why);
 #endif
         r = smtpmail__fail_stage(err, SMTPMAIL_ERR_RESOLVE, SMTPMAIL_STAGE_RESOLVE, "cannot resolve \"%.100s\"%s%s",
-                                 s->host, why[0] ? ": " : "", why);
+                                 s->set.host, why[0] ? ": " : "", why);
     } else if (c == SMTPMAIL_ERR_TIMEOUT) {
         r = smtpmail__fail_stage(err, SMTPMAIL_ERR_TIMEOUT, SMTPMAIL_STAGE_CONNECT,
-                                 "no answer from %.100s port %u within %lu ms", s->host, (unsigned)s->port,
+                                 "no answer from %.100s port %u within %lu ms", s->set.host, (unsigned)s->set.port,
                                  (unsigned long)limit);
     } else {
         if (sys) smtpmail__sys_strerror(sys, why, sizeof why);
         r = smtpmail__fail_stage(err, c < 0 ? (smtpmail_result)c : SMTPMAIL_ERR_CONNECT, SMTPMAIL_STAGE_CONNECT,
-                                 "cannot connect to %.100s port %u%s%s", s->host, (unsigned)s->port,
+                                 "cannot connect to %.100s port %u%s%s", s->set.host, (unsigned)s->set.port,
                                  why[0] ? ": " : "", why);
     }
     if (err) err->sys_error = sys;
@@ -4274,17 +4533,17 @@ static smtpmail_result smtpmail__connect_steps(smtpmail_session *s, smtpmail_err
     limit = s->cfg.connect_timeout_ms ? s->cfg.connect_timeout_ms : 10000;
     if (left < limit) limit = (uint32_t)left;
     if (limit == 0) return smtpmail__fail_stage(err, SMTPMAIL_ERR_TIMEOUT, SMTPMAIL_STAGE_CONNECT, "no time left");
-    smtpmail__log(s, "*: connecting to %s port %u", s->host, (unsigned)s->port);
+    smtpmail__log(s, "*: connecting to %s port %u", s->set.host, (unsigned)s->set.port);
 #ifndef SMTPMAIL_NO_SOCKETS
-    if (s->ch.pipe.default_tcp) c = smtpmail__tcp_open(&s->ch.pipe.conn, s->host, s->port, limit, &sys);
+    if (s->ch.pipe.default_tcp) c = smtpmail__tcp_open(&s->ch.pipe.conn, s->set.host, s->set.port, limit, &sys);
     else
 #endif
-        c = s->ch.pipe.tr.connect(&s->ch.pipe.conn, s->host, s->port, limit, s->ch.pipe.tr.user_data);
+        c = s->ch.pipe.tr.connect(&s->ch.pipe.conn, s->set.host, s->set.port, limit, s->ch.pipe.tr.user_data);
     if (c != 0) return smtpmail__connect_failed(s, c, sys, limit, err);
     s->ch.pipe.open = 1;
 #ifndef SMTPMAIL_NO_TLS
-    if (s->mode == SMTPMAIL_TLS_IMPLICIT) {
-        if ((r = smtpmail__tls_start(&s->ch.tls, s->host, limit, err)) != 0) return r;
+    if (s->set.mode == SMTPMAIL_TLS_IMPLICIT) {
+        if ((r = smtpmail__tls_start(&s->ch.tls, s->set.host, limit, err)) != 0) return r;
         smtpmail__log(s, "*: %s, %s", mbedtls_ssl_get_version(&s->ch.tls.ssl),
                       mbedtls_ssl_get_ciphersuite(&s->ch.tls.ssl));
     }
@@ -4293,11 +4552,11 @@ static smtpmail_result smtpmail__connect_steps(smtpmail_session *s, smtpmail_err
     if (rep.code != 220) return smtpmail__reply_fail(err, SMTPMAIL_STAGE_GREETING, &rep, NULL);
     if ((r = smtpmail__ehlo(s, err)) != 0) return r;
 #ifndef SMTPMAIL_NO_TLS
-    if (s->mode == SMTPMAIL_TLS_STARTTLS) {
+    if (s->set.mode == SMTPMAIL_TLS_STARTTLS) {
         /* RFC 3207: never a silent downgrade. */
         if (!(s->caps & SMTPMAIL__CAP_STARTTLS))
             return smtpmail__fail_stage(err, SMTPMAIL_ERR_STARTTLS, SMTPMAIL_STAGE_STARTTLS,
-                                   "%s does not offer STARTTLS; refusing to go on without TLS", s->host);
+                                   "%s does not offer STARTTLS; refusing to go on without TLS", s->set.host);
         smtpmail__cmd(s, "STARTTLS");
         r = smtpmail__exchange(s, err, SMTPMAIL_STAGE_STARTTLS, &rep, 220, 220);
         if (r == SMTPMAIL_ERR_TEMPORARY || r == SMTPMAIL_ERR_PERMANENT ||
@@ -4312,7 +4571,7 @@ static smtpmail_result smtpmail__connect_steps(smtpmail_session *s, smtpmail_err
             smtpmail__log(s, "*: discarding %lu bytes received before TLS",
                           (unsigned long)(s->in_len - s->in_pos));
         s->in_pos = s->in_len = 0;
-        if ((r = smtpmail__tls_start(&s->ch.tls, s->host, limit, err)) != 0) return r;
+        if ((r = smtpmail__tls_start(&s->ch.tls, s->set.host, limit, err)) != 0) return r;
         smtpmail__log(s, "*: %s, %s", mbedtls_ssl_get_version(&s->ch.tls.ssl),
                       mbedtls_ssl_get_ciphersuite(&s->ch.tls.ssl));
         /* RFC 3207 4.2: forget what was learnt in clear, ask again. */
@@ -4824,210 +5083,17 @@ static smtpmail_result smtpmail__transaction(smtpmail_session *s, const smtpmail
     return SMTPMAIL_OK;
 }
 
-/* >>settings -------------------------------------------------------------- */
+/* >>session --------------------------------------------------------------- */
 
-/* Providers by the sender's domain (or by name in config.url). */
-static const struct {
-    const char *key, *host;
-    uint16_t port;
-    smtpmail_tls_mode mode;
-} smtpmail__presets[] = {
-    {"qq.com", "smtp.qq.com", 465, SMTPMAIL_TLS_IMPLICIT},
-    {"foxmail.com", "smtp.qq.com", 465, SMTPMAIL_TLS_IMPLICIT},
-    {"163.com", "smtp.163.com", 465, SMTPMAIL_TLS_IMPLICIT},
-    {"126.com", "smtp.126.com", 465, SMTPMAIL_TLS_IMPLICIT},
-    {"yeah.net", "smtp.yeah.net", 465, SMTPMAIL_TLS_IMPLICIT},
-    {"gmail.com", "smtp.gmail.com", 465, SMTPMAIL_TLS_IMPLICIT},
-    {"googlemail.com", "smtp.gmail.com", 465, SMTPMAIL_TLS_IMPLICIT},
-    {"outlook.com", "smtp-mail.outlook.com", 587, SMTPMAIL_TLS_STARTTLS},
-    {"hotmail.com", "smtp-mail.outlook.com", 587, SMTPMAIL_TLS_STARTTLS},
-    {"live.com", "smtp-mail.outlook.com", 587, SMTPMAIL_TLS_STARTTLS},
-    {"office365", "smtp.office365.com", 587, SMTPMAIL_TLS_STARTTLS},
-};
-
-static int smtpmail__preset(smtpmail_session *s, const char *key)
-{
-    size_t i;
-    for (i = 0; key && i < sizeof smtpmail__presets / sizeof smtpmail__presets[0]; i++) {
-        if (!smtpmail__ieq(key, smtpmail__presets[i].key)) continue;
-        smtpmail__copy(s->host, sizeof s->host, smtpmail__presets[i].host);
-        s->port = smtpmail__presets[i].port;
-        s->mode = smtpmail__presets[i].mode;
-        return 1;
-    }
-    return 0;
-}
-
-static int smtpmail__hexval(int c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
-/* Copies src[0..len) to dst, percent-decoded (RFC 3986 2.1). */
-static int smtpmail__pct_decode(char *dst, size_t cap, const char *src, size_t len)
-{
-    size_t i, n = 0;
-    for (i = 0; i < len; i++) {
-        int c = (unsigned char)src[i];
-        if (c == '%') {
-            int hi = i + 2 < len ? smtpmail__hexval(src[i + 1]) : -1;
-            int lo = i + 2 < len ? smtpmail__hexval(src[i + 2]) : -1;
-            if (hi < 0 || lo < 0) return -1;
-            c = hi * 16 + lo;
-            i += 2;
-        }
-        if (c == 0 || n + 1 >= cap) return -1;
-        dst[n++] = (char)c;
-    }
-    dst[n] = '\0';
-    return 0;
-}
-
-/* A host name or address as it goes to the resolver, SNI and messages:
-   printable ASCII without spaces, quotes, brackets or backslashes. */
-static int smtpmail__host_ok(const char *h)
-{
-    if (!h[0]) return 0;
-    for (; *h; h++)
-        if ((unsigned char)*h <= 32 || (unsigned char)*h >= 127 || strchr("\"<>\\", *h)) return 0;
-    return 1;
-}
-
-/* smtps://user:pass@host:port, smtp://..., smtp+plain://... */
-static smtpmail_result smtpmail__parse_url(smtpmail_session *s, const char *url, smtpmail_error *err)
-{
-    const char *p = strstr(url, "://"), *auth, *at = NULL, *end, *q, *colon = NULL;
-    size_t slen;
-    if (!p) {
-        if (smtpmail__preset(s, url)) return SMTPMAIL_OK;
-        /* Not echoed: a URL may hold a password. */
-        return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, SMTPMAIL_STAGE_CONFIG, "config.url",
-                              "config.url is neither smtps://, smtp://, smtp+plain:// nor a "
-                              "preset (qq.com, 163.com, gmail.com, office365, ...)");
-    }
-    slen = (size_t)(p - url);
-    if (slen == 5 && smtpmail__istarts(url, "smtps")) s->mode = SMTPMAIL_TLS_IMPLICIT;
-    else if (slen == 4 && smtpmail__istarts(url, "smtp")) s->mode = SMTPMAIL_TLS_STARTTLS;
-    else if (slen == 10 && smtpmail__istarts(url, "smtp+plain")) s->mode = SMTPMAIL_TLS_INSECURE_NONE;
-    else
-        return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, SMTPMAIL_STAGE_CONFIG, "config.url",
-                              "config.url: unknown scheme (use smtps://, smtp:// or smtp+plain://)");
-    auth = p + 3;
-    end = auth + strcspn(auth, "/?#");
-    for (q = auth; q < end; q++)
-        if (*q == '@') at = q; /* the last '@': a user may be an address */
-    if (at) {
-        for (q = auth; q < at && *q != ':'; q++) {}
-        if (q < at) colon = q;
-        if (smtpmail__pct_decode(s->user, sizeof s->user, auth, (size_t)((colon ? colon : at) - auth)) != 0 ||
-            (colon && smtpmail__pct_decode(s->pass, sizeof s->pass, colon + 1, (size_t)(at - colon - 1)) != 0))
-            return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, SMTPMAIL_STAGE_CONFIG, "config.url",
-                                  "config.url: bad user or password (percent-encode ':', '@' and '%%')");
-        auth = at + 1;
-    }
-    if (*auth == '[') {
-        q = (const char *)memchr(auth, ']', (size_t)(end - auth));
-        if (!q) return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, SMTPMAIL_STAGE_CONFIG, "config.url", "config.url: unclosed '['");
-        if ((size_t)(q - auth - 1) >= sizeof s->host) goto too_long;
-        memcpy(s->host, auth + 1, (size_t)(q - auth - 1));
-        s->host[q - auth - 1] = '\0';
-        q++;
-    } else {
-        for (q = auth; q < end && *q != ':'; q++) {}
-        if ((size_t)(q - auth) >= sizeof s->host) goto too_long;
-        memcpy(s->host, auth, (size_t)(q - auth));
-        s->host[q - auth] = '\0';
-    }
-    if (!smtpmail__host_ok(s->host))
-        return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, SMTPMAIL_STAGE_CONFIG, "config.url", "config.url: bad host");
-    if (q < end && *q == ':') {
-        unsigned long port = 0;
-        const char *d = q + 1;
-        for (; d < end && *d >= '0' && *d <= '9' && port <= 65535; d++) port = port * 10 + (unsigned long)(*d - '0');
-        if (d != end || d == q + 1 || port == 0 || port > 65535)
-            return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, SMTPMAIL_STAGE_CONFIG, "config.url", "config.url: bad port");
-        s->port = (uint16_t)port;
-    } else if (q != end) {
-        return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, SMTPMAIL_STAGE_CONFIG, "config.url", "config.url: bad host");
-    }
-    return SMTPMAIL_OK;
-too_long:
-    return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, SMTPMAIL_STAGE_CONFIG, "config.url", "config.url: host name too long");
-}
-
-/* A config string that goes on the wire: no CR, LF; fits its buffer. The
-   message names the field, never the value (it may be a password). */
-static smtpmail_result smtpmail__config_str(smtpmail_error *err, const char *field, const char *v, size_t cap)
-{
-    if (!v) return SMTPMAIL_OK;
-    if (strpbrk(v, "\r\n"))
-        return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, SMTPMAIL_STAGE_CONFIG, field, "%s contains CR or LF", field);
-    if (strlen(v) >= cap)
-        return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, SMTPMAIL_STAGE_CONFIG, field, "%s is longer than %lu bytes", field,
-                              (unsigned long)cap - 1);
-    return SMTPMAIL_OK;
-}
-
-/* Everything the session needs from the config, checked, with the presets
-   and defaults applied. default_user is the sender's address, if known. */
+/* A session from the config: its settings, its transport and, unless
+   plaintext was chosen, its TLS configuration and trust anchors. */
 static smtpmail_result smtpmail__configure(smtpmail_session *s, const smtpmail_config *cfg,
                                            const char *default_user, smtpmail_error *err)
 {
-    const char *who;
     smtpmail_result r;
     s->cfg = *cfg;
-    s->mode = cfg->tls;
-    if ((unsigned)cfg->tls > (unsigned)SMTPMAIL_TLS_INSECURE_NONE)
-        return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, SMTPMAIL_STAGE_CONFIG, "config.tls", "config.tls is not a smtpmail_tls_mode");
-    if ((unsigned)cfg->auth > (unsigned)SMTPMAIL_AUTH_XOAUTH2)
-        return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, SMTPMAIL_STAGE_CONFIG, "config.auth", "config.auth is not a smtpmail_auth_mech");
     if ((r = smtpmail__check_hooks(cfg->hooks, err)) != 0) return r;
-    if ((r = smtpmail__config_str(err, "config.host", cfg->host, sizeof s->host)) != 0 ||
-        (r = smtpmail__config_str(err, "config.username", cfg->username, sizeof s->user)) != 0 ||
-        (r = smtpmail__config_str(err, "config.password", cfg->password, sizeof s->pass)) != 0 ||
-        (r = smtpmail__config_str(err, "config.oauth2_token", cfg->oauth2_token, 16384)) != 0 ||
-        (r = smtpmail__config_str(err, "config.helo_name", cfg->helo_name, sizeof s->helo)) != 0 ||
-        (r = smtpmail__config_str(err, "config.url", cfg->url, 2048)) != 0)
-        return r;
-    /* An empty string counts as not set, so that getenv() of an empty
-       variable does not override the URL's password with nothing. */
-    if (cfg->url && cfg->url[0] && (r = smtpmail__parse_url(s, cfg->url, err)) != 0) return r;
-    if (cfg->host && cfg->host[0]) {
-        if (!smtpmail__host_ok(cfg->host))
-            return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, SMTPMAIL_STAGE_CONFIG, "config.host",
-                                  "config.host must be printable ASCII without spaces");
-        smtpmail__copy(s->host, sizeof s->host, cfg->host);
-    }
-    if (cfg->port) s->port = cfg->port;
-    if (cfg->username && cfg->username[0]) smtpmail__copy(s->user, sizeof s->user, cfg->username);
-    else if (!s->user[0] && default_user) smtpmail__copy(s->user, sizeof s->user, default_user);
-    if (cfg->password && cfg->password[0]) smtpmail__copy(s->pass, sizeof s->pass, cfg->password);
-    if (!s->host[0]) {
-        who = strrchr(s->user, '@');
-        if (!who || !smtpmail__preset(s, who + 1))
-            return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, SMTPMAIL_STAGE_CONFIG, "config.host",
-                                  "config.host is not set and \"%.60s\" has no preset: set config.url or "
-                                  "config.host", who ? who + 1 : s->user[0] ? s->user : "(no sender)");
-        if (cfg->port) s->port = cfg->port;
-    }
-    if (!s->port) s->port = s->mode == SMTPMAIL_TLS_IMPLICIT ? 465 : s->mode == SMTPMAIL_TLS_STARTTLS ? 587 : 25;
-    if (s->mode == SMTPMAIL_TLS_STARTTLS && s->port == 465) s->mode = SMTPMAIL_TLS_IMPLICIT; /* RFC 8314 */
-#ifdef SMTPMAIL_NO_TLS
-    if (s->mode != SMTPMAIL_TLS_INSECURE_NONE)
-        return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, SMTPMAIL_STAGE_CONFIG, "config.tls",
-                              "this build has no TLS (SMTPMAIL_NO_TLS): only SMTPMAIL_TLS_INSECURE_NONE");
-#endif
-    if (cfg->helo_name && cfg->helo_name[0]) smtpmail__copy(s->helo, sizeof s->helo, cfg->helo_name);
-    else {
-#ifndef SMTPMAIL_NO_SOCKETS
-        smtpmail__local_name(s->helo, sizeof s->helo);
-#else
-        smtpmail__copy(s->helo, sizeof s->helo, "localhost");
-#endif
-    }
+    if ((r = smtpmail__settings_resolve(&s->set, cfg, default_user, err)) != 0) return r;
     if (cfg->transport) {
         if (!cfg->transport->connect || !cfg->transport->send || !cfg->transport->recv || !cfg->transport->close)
             return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, SMTPMAIL_STAGE_CONFIG, "config.transport",
@@ -5046,17 +5112,16 @@ static smtpmail_result smtpmail__configure(smtpmail_session *s, const smtpmail_c
     s->ch.pipe.io_ms = cfg->io_timeout_ms ? cfg->io_timeout_ms : 30000;
 #ifndef SMTPMAIL_NO_TLS
     s->ch.tls.pipe = &s->ch.pipe; /* the session never moves */
-    if (s->mode != SMTPMAIL_TLS_INSECURE_NONE) {
+    if (s->set.mode != SMTPMAIL_TLS_INSECURE_NONE) {
         if ((r = smtpmail__tls_setup(&s->ch.tls, cfg, err)) != 0) return r;
         if (cfg->insecure_skip_verify)
             smtpmail__log(s, "*: WARNING: config.insecure_skip_verify: the certificate of %s is not checked",
-                          s->host);
+                          s->set.host);
     }
 #endif
     return SMTPMAIL_OK;
 }
 
-/* >>session --------------------------------------------------------------- */
 
 static void smtpmail__deadline(smtpmail_session *s)
 {
@@ -5342,49 +5407,8 @@ SMTPMAIL_API smtpmail_result smtpmail_base64_encode(const void *src, size_t len,
 SMTPMAIL_API smtpmail_result smtpmail_base64_decode(const char *src, size_t len, void *dst,
                                                     size_t cap, size_t *dst_len)
 {
-    unsigned char *out = (unsigned char *)dst;
-    uint32_t acc = 0;
-    size_t i, n = 0, quads = 0, pad = 0, got = 0;
     if ((!src && len > 0) || (!dst && cap > 0)) return SMTPMAIL_ERR_INVALID_ARG;
-    for (i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)src[i];
-        int v;
-        if (c == '\r' || c == '\n' || c == ' ' || c == '\t') continue;
-        if (c == '=') {
-            /* Padding: only in the last quad, at positions 3 and 4. */
-            if (got < 2 || ++pad > 2) return SMTPMAIL_ERR_BAD_FIELD;
-            acc <<= 6;
-            got++;
-        } else {
-            if (pad > 0 || (v = smtpmail__b64_value(c)) < 0) return SMTPMAIL_ERR_BAD_FIELD;
-            acc = (acc << 6) | (uint32_t)v;
-            got++;
-        }
-        if (got == 4) {
-            size_t k, emit = 3 - pad;
-            unsigned char b[3];
-            b[0] = (unsigned char)(acc >> 16);
-            b[1] = (unsigned char)(acc >> 8);
-            b[2] = (unsigned char)acc;
-            for (k = 0; k < emit; k++) {
-                if (n < cap) out[n] = b[k];
-                n++;
-            }
-            acc = 0;
-            got = 0;
-            quads++;
-            if (pad > 0) {
-                /* Nothing but whitespace may follow the padding. */
-                for (i++; i < len; i++)
-                    if (!strchr("\r\n \t", src[i]) || src[i] == '\0') return SMTPMAIL_ERR_BAD_FIELD;
-                break;
-            }
-        }
-    }
-    if (got != 0) return SMTPMAIL_ERR_BAD_FIELD;
-    (void)quads;
-    if (dst_len) *dst_len = n;
-    return n > cap ? SMTPMAIL_ERR_BUFFER_TOO_SMALL : SMTPMAIL_OK;
+    return smtpmail__b64_decode(src, len, dst, cap, dst_len);
 }
 
 SMTPMAIL_API smtpmail_result smtpmail_header_encode(const char *name, const char *value,

@@ -1613,12 +1613,12 @@ static void check_url(const char *url, const char *user, const char *pass, const
     smtpmail_session *s = new_session();
     smtpmail_error err;
     int before = g_failed;
-    CHECK_RES(smtpmail__parse_url(s, url, &err), SMTPMAIL_OK, &err);
-    if (user) CHECK_STR(s->user, user);
-    if (pass) CHECK_STR(s->pass, pass);
-    CHECK_STR(s->host, host);
-    CHECK_INT(s->port, port);
-    CHECK_INT(s->mode, mode);
+    CHECK_RES(smtpmail__parse_url(&s->set, url, &err), SMTPMAIL_OK, &err);
+    if (user) CHECK_STR(s->set.user, user);
+    if (pass) CHECK_STR(s->set.pass, pass);
+    CHECK_STR(s->set.host, host);
+    CHECK_INT(s->set.port, port);
+    CHECK_INT(s->set.mode, mode);
     if (g_failed != before) note("url", url);
     free(s);
 }
@@ -1651,9 +1651,9 @@ static void check_preset(const char *sender, const char *url, const char *host, 
     f.cfg.pin_sha256 = TEST_PIN;
     r = smtpmail__configure(s, &f.cfg, sender, &err);
     CHECK_RES(r, SMTPMAIL_OK, &err);
-    if (!CHECK_STR(s->host, host)) note("sender", sender);
-    CHECK_INT(s->port, port);
-    CHECK_INT(s->mode, mode);
+    if (!CHECK_STR(s->set.host, host)) note("sender", sender);
+    CHECK_INT(s->set.port, port);
+    CHECK_INT(s->set.mode, mode);
     smtpmail__tls_free(&s->ch.tls);
     free(s);
     fake_free(&f);

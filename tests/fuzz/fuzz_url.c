@@ -167,9 +167,9 @@ static void check_secret(const smtpmail_error *err, const smtpmail_error *canary
 
 static void check_host(const smtpmail_session *s)
 {
-    const char *nul = (const char *)memchr(s->host, '\0', sizeof s->host);
-    FUZZ_CHECK(nul != NULL && nul > s->host);
-    FUZZ_CHECK(strpbrk(s->host, " \t\"<>\\") == NULL);
+    const char *nul = (const char *)memchr(s->set.host, '\0', sizeof s->set.host);
+    FUZZ_CHECK(nul != NULL && nul > s->set.host);
+    FUZZ_CHECK(strpbrk(s->set.host, " \t\"<>\\") == NULL);
 }
 
 /* On success, user and password hold the URL's parts, percent-decoded;
@@ -179,12 +179,12 @@ static void check_credentials(const smtpmail_session *s, const url_parts *u, con
     fuzz_buf dec = {0};
     if (u->user) {
         FUZZ_CHECK(pct_decode(u->user, u->user_len, &dec) == 0);
-        FUZZ_CHECK(strcmp(s->user, dec.len == 0 && default_user ? default_user : (const char *)dec.data) == 0);
+        FUZZ_CHECK(strcmp(s->set.user, dec.len == 0 && default_user ? default_user : (const char *)dec.data) == 0);
         dec.len = 0;
     }
     if (u->pass) {
         FUZZ_CHECK(pct_decode(u->pass, u->pass_len, &dec) == 0);
-        FUZZ_CHECK(strcmp(s->pass, (const char *)dec.data) == 0);
+        FUZZ_CHECK(strcmp(s->set.pass, (const char *)dec.data) == 0);
     }
     fuzz_buf_free(&dec);
 }
@@ -198,7 +198,7 @@ static smtpmail_result run_parse(const char *url, smtpmail_session **out, smtpma
     if (!s) abort();
     memset(err, 0, sizeof *err);
     *out = s;
-    return smtpmail__parse_url(s, url, err);
+    return smtpmail__parse_url(&s->set, url, err);
 }
 
 /* smtpmail__configure as smtpmail_send runs it, with the sender
@@ -269,17 +269,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if (r == SMTPMAIL_OK) {
         check_host(s);
-        FUZZ_CHECK(s->port != 0);
-        FUZZ_CHECK((unsigned)s->mode <= (unsigned)SMTPMAIL_TLS_INSECURE_NONE);
+        FUZZ_CHECK(s->set.port != 0);
+        FUZZ_CHECK((unsigned)s->set.mode <= (unsigned)SMTPMAIL_TLS_INSECURE_NONE);
         scheme_end = strstr(url, "://");
         if (scheme_end) {
             size_t n = (size_t)(scheme_end - url);
             check_credentials(s, &u, "alerts@fuzz.test");
-            if (n == 5) FUZZ_CHECK(s->mode == SMTPMAIL_TLS_IMPLICIT);
-            else if (n == 10) FUZZ_CHECK(s->mode == SMTPMAIL_TLS_INSECURE_NONE);
-            else FUZZ_CHECK(s->mode == (s->port == 465 ? SMTPMAIL_TLS_IMPLICIT : SMTPMAIL_TLS_STARTTLS));
+            if (n == 5) FUZZ_CHECK(s->set.mode == SMTPMAIL_TLS_IMPLICIT);
+            else if (n == 10) FUZZ_CHECK(s->set.mode == SMTPMAIL_TLS_INSECURE_NONE);
+            else FUZZ_CHECK(s->set.mode == (s->set.port == 465 ? SMTPMAIL_TLS_IMPLICIT : SMTPMAIL_TLS_STARTTLS));
         }
-        if (s->mode != SMTPMAIL_TLS_INSECURE_NONE) FUZZ_CHECK(s->ch.tls.ready && s->ch.tls.trust == SMTPMAIL__TRUST_PIN_ONLY);
+        if (s->set.mode != SMTPMAIL_TLS_INSECURE_NONE) FUZZ_CHECK(s->ch.tls.ready && s->ch.tls.trust == SMTPMAIL__TRUST_PIN_ONLY);
     } else {
         FUZZ_CHECK(r == SMTPMAIL_ERR_INVALID_ARG);
         FUZZ_CHECK(strncmp(err.field, "config.", 7) == 0);
