@@ -70,6 +70,10 @@ SENDING
      SMTPMAIL_SEND_BUFFER is rendered first (its SIZE is then declared);
      a bigger one, or one with a read-callback attachment, is streamed after
      DATA, dot-stuffed on the way, in fixed memory.
+   - A message rendered already (smtpmail_message_render's output, a saved
+     .eml): smtpmail_session_send_raw with an smtpmail_envelope of your
+     own. Its lines are checked (CRLF, at most 998 octets, a final CRLF)
+     before a byte is sent.
    - Recipients: RCPT for every to, cc and bcc. By default one refused
      recipient fails the send and no message goes out (with several
      recipients the data then waits for every RCPT reply: one more round
@@ -205,6 +209,13 @@ THE OUTBOX (SMTPMAIL_OUTBOX)
    - per_minute: a burst over the limit becomes one digest mail.
    - no_thread: no worker; call smtpmail_outbox_pump from your own loop.
    examples/alert_outbox.c is the one to copy.
+   - One header, though the outbox could be a second one: it sits on the
+     session (open, and the engine's one entry for a rendered message with
+     its envelope, read from memory or from its spool file) and on the
+     platform's thread and file calls; the SMTP engine names neither the
+     outbox nor its spool. It stays here so that there is one file to copy
+     and one #define to turn it on; without SMTPMAIL_OUTBOX it costs
+     nothing (no threads, no code).
 
 PLATFORMS
    - POSIX (Linux, BSD, macOS): sockets with poll(); with -std=c99 define
@@ -222,6 +233,19 @@ PLATFORMS
    - Embedded: SMTPMAIL_NO_SOCKETS + config.transport, SMTPMAIL_NO_STDIO,
      the allocator, clock and random hooks; pass a CA in memory
      (config.ca_pem) or a key pin instead of a whole bundle.
+
+INSIDE THE IMPLEMENTATION
+   Sections in the order data flows (search for ">>name"): config (limits,
+   options), platform (every OS difference but sockets and the trust
+   store: files by UTF-8 name, clocks, random, threads), util, base64
+   (both directions), output (the writer that enforces CRLF and 998 on
+   every byte), rfc2047, date, check (every field before a byte is
+   written), address (address lists), mime (the builder), settings (URL,
+   presets, config), sockets (TCP, and smtpmail__pipe: a transport under
+   the deadline), tls-compat (every mbedTLS version difference), tls
+   (mbedTLS over a pipe), channel (pipe, or TLS over it), smtp (replies,
+   EHLO, AUTH, and the transaction: planned as batches, then carried out),
+   session (open, deliver, reconnect), public, outbox.
 
 SECURITY NOTES
    - TLS is on by default: STARTTLS required (the zero mode), implicit TLS
@@ -5211,6 +5235,17 @@ static smtpmail_result smtpmail__deliver(smtpmail_session *s, const smtpmail__en
     }
 }
 
+/* The entry for a message on an open session, a call of its own: a new
+   deadline, and a connection found open counts as idle. smtpmail_session_send,
+   smtpmail_session_send_raw and the outbox send through here. */
+static smtpmail_result smtpmail__session_deliver(smtpmail_session *s, const smtpmail__env *env,
+                                                 const smtpmail__source *src, smtpmail_error *err)
+{
+    smtpmail__deadline(s);
+    s->fresh = 0;
+    return smtpmail__deliver(s, env, src, 0, err);
+}
+
 /* A message's envelope: its from, then to, cc and bcc. */
 static void smtpmail__env_of_message(smtpmail__env *e, const smtpmail_message *m)
 {
@@ -5220,16 +5255,12 @@ static void smtpmail__env_of_message(smtpmail__env *e, const smtpmail_message *m
     e->n_rcpt = m->to_count + m->cc_count + m->bcc_count;
 }
 
-/* A message checked already, through an open session. */
-static smtpmail_result smtpmail__deliver_message(smtpmail_session *s, const smtpmail_message *m, int quit_after,
-                                                 smtpmail_error *err)
+/* A message (checked already) as what the engine sends. */
+static void smtpmail__source_of_message(smtpmail__env *env, smtpmail__source *src, const smtpmail_message *m)
 {
-    smtpmail__env env;
-    smtpmail__source src;
-    smtpmail__env_of_message(&env, m);
-    memset(&src, 0, sizeof src);
-    src.msg = m;
-    return smtpmail__deliver(s, &env, &src, quit_after, err);
+    smtpmail__env_of_message(env, m);
+    memset(src, 0, sizeof *src);
+    src->msg = m;
 }
 
 /* >>public ---------------------------------------------------------------- */
@@ -5452,12 +5483,13 @@ SMTPMAIL_API smtpmail_result smtpmail_session_open(const smtpmail_config *cfg, s
 SMTPMAIL_API smtpmail_result smtpmail_session_send(smtpmail_session *s, const smtpmail_message *msg,
                                                    smtpmail_error *err)
 {
+    smtpmail__env env;
+    smtpmail__source src;
     smtpmail_result r;
     if (!s) return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, SMTPMAIL_STAGE_NONE, "session", "session is NULL");
     if ((r = smtpmail__check(msg, err)) != SMTPMAIL_OK) return r;
-    smtpmail__deadline(s);
-    s->fresh = 0;
-    return smtpmail__deliver_message(s, msg, 0, err);
+    smtpmail__source_of_message(&env, &src, msg);
+    return smtpmail__session_deliver(s, &env, &src, err);
 }
 
 SMTPMAIL_API smtpmail_result smtpmail_session_send_raw(smtpmail_session *s, const smtpmail_envelope *envelope,
@@ -5484,9 +5516,7 @@ SMTPMAIL_API smtpmail_result smtpmail_session_send_raw(smtpmail_session *s, cons
     o.direct = 1;
     o.err = err;
     if ((r = smtpmail__source_emit(s, &src, &o, err)) != SMTPMAIL_OK) return r;
-    smtpmail__deadline(s);
-    s->fresh = 0;
-    return smtpmail__deliver(s, &env, &src, 0, err);
+    return smtpmail__session_deliver(s, &env, &src, err);
 }
 
 SMTPMAIL_API void smtpmail_session_close(smtpmail_session *s)
@@ -5499,12 +5529,15 @@ SMTPMAIL_API smtpmail_result smtpmail_send(const smtpmail_config *cfg, const smt
                                            smtpmail_error *err)
 {
     smtpmail_session *s = NULL;
+    smtpmail__env env;
+    smtpmail__source src;
     smtpmail_result r;
     if (!cfg) return smtpmail__fail(err, SMTPMAIL_ERR_INVALID_ARG, SMTPMAIL_STAGE_NONE, "config", "config is NULL");
     /* The message first: a bad one costs no connection. */
     if ((r = smtpmail__check(msg, err)) != 0) return r;
     if ((r = smtpmail__open(cfg, msg->from.addr, &s, err)) != 0) return r;
-    r = smtpmail__deliver_message(s, msg, 1, err); /* checked above */
+    smtpmail__source_of_message(&env, &src, msg); /* checked above */
+    r = smtpmail__deliver(s, &env, &src, 1, err);
     smtpmail__session_free(s, 1);
     return r;
 }
@@ -6002,9 +6035,7 @@ static smtpmail_result smtpmail__send_item(smtpmail_outbox *b, smtpmail__item *i
     } else {
         src.data = it->rec + it->raw_off, src.name = "the queued message";
     }
-    smtpmail__deadline(b->session);
-    b->session->fresh = 0;
-    r = smtpmail__deliver(b->session, &env, &src, 0, err);
+    r = smtpmail__session_deliver(b->session, &env, &src, err);
     if (f) fclose(f);
     /* The engine names the source; the outbox says what it is. */
     if (it->path && (r == SMTPMAIL_ERR_FILE || r == SMTPMAIL_ERR_BAD_FIELD) && err &&

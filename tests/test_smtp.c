@@ -304,7 +304,7 @@ static void test_chunking_one_round_trip(void)
 }
 
 /* One recipient under the default rule: nothing to wait for, so the batch
-   carries the data (DESIGN.md: connect, greeting, EHLO, AUTH, batch). */
+   carries the data (the floor: connect, greeting, EHLO, AUTH, batch). */
 static void test_chunking_one_recipient_one_batch(void)
 {
     static const step script[] = {OPEN(EHLO_ALL), AUTH_PLAIN_OK, TX_BDAT_SIZED, QUIT_BYE};
@@ -1939,7 +1939,7 @@ static void test_fake_responder_joins_bdat_chunks_and_takes_replies_per_message(
 
 /* >>matrix ---------------------------------------------------------------- */
 
-/* The fault matrix (issue 4, "Fault injection, in memory"): every stage of
+/* The fault matrix, in memory: every stage of
    the dialogue x every fault, against three kinds of server, with replies
    whole and in 1-byte pieces. The rules:
    - OK if and only if the server answered 2xx to the end of the message;

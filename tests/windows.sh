@@ -1,5 +1,5 @@
 #!/bin/sh
-# make windows: the Windows build, tested for real (issue 6).
+# make windows: the Windows build, tested for real under wine.
 # Usage: [BUILD=dir] [MINGW_CC=...] [MINGW_CXX=...] sh tests/windows.sh MAKE PYTHON
 #
 # 1. Installs what is missing (as root, with apt-get; otherwise prints the
