@@ -3299,6 +3299,53 @@ static int smtpmail__sock_nonblocking(smtpmail__sock s)
 #endif
 }
 
+/* One address within budget_ms: 0 with *out connected, or
+   SMTPMAIL_ERR_TIMEOUT, or SMTPMAIL_ERR_CONNECT (*sys_error says why). */
+static int smtpmail__tcp_try(const struct addrinfo *ai, uint64_t budget_ms, smtpmail__sock *out, int *sys_error)
+{
+    smtpmail__sock s = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
+    int one = 1, r, result = SMTPMAIL_ERR_CONNECT;
+    if (s == SMTPMAIL__BAD_SOCK) return SMTPMAIL_ERR_CONNECT;
+    /* TCP_NODELAY: each command is one segment now, not after the peer's
+       delayed ACK (Nagle costs whole round trips otherwise). */
+    (void)setsockopt(s, IPPROTO_TCP, TCP_NODELAY, (const char *)&one, sizeof one);
+#ifdef SO_NOSIGPIPE
+    (void)setsockopt(s, SOL_SOCKET, SO_NOSIGPIPE, (const char *)&one, sizeof one);
+#endif
+    if (smtpmail__sock_nonblocking(s) != 0) {
+        smtpmail__closesocket(s);
+        return SMTPMAIL_ERR_CONNECT;
+    }
+#if defined(_WIN32)
+    r = connect(s, ai->ai_addr, (int)ai->ai_addrlen);
+#else
+    r = connect(s, ai->ai_addr, ai->ai_addrlen);
+#endif
+    /* In progress (or interrupted, which POSIX lets finish the same way):
+       wait until writable, then ask how it ended. */
+    if (r != 0 && (SMTPMAIL__WOULDBLOCK(smtpmail__sock_errno()) || smtpmail__sock_errno() == SMTPMAIL__EINTR)) {
+        int w = smtpmail__sock_wait(s, 1, (uint32_t)budget_ms), soerr = 0;
+#if defined(_WIN32)
+        int len = (int)sizeof soerr;
+#else
+        socklen_t len = (socklen_t)sizeof soerr;
+#endif
+        if (w == 0) result = SMTPMAIL_ERR_TIMEOUT;
+        if (w == 1 && getsockopt(s, SOL_SOCKET, SO_ERROR, (char *)&soerr, &len) == 0) {
+            if (soerr == 0) r = 0;
+            else *sys_error = soerr;
+        }
+    } else if (r != 0) {
+        *sys_error = smtpmail__sock_errno();
+    }
+    if (r == 0) {
+        *out = s;
+        return 0;
+    }
+    smtpmail__closesocket(s);
+    return result;
+}
+
 /* Resolves and connects; *sys_error gets the resolver's or the last
    connect's error code for the message. */
 static int smtpmail__tcp_open(void **conn, const char *host, uint16_t port, uint32_t timeout_ms,
@@ -3337,56 +3384,22 @@ static int smtpmail__tcp_open(void **conn, const char *host, uint16_t port, uint
        of the others. */
     for (ai = list; ai; ai = ai->ai_next) n_addr++;
     for (ai = list; ai; ai = ai->ai_next, n_addr--) {
-        smtpmail__sock s = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
         uint64_t now = smtpmail__ticks(NULL), budget;
-        int one = 1, r;
-        if (s == SMTPMAIL__BAD_SOCK) continue;
+        smtpmail__sock s;
+        int r;
         if (now >= end) {
-            smtpmail__closesocket(s);
             result = SMTPMAIL_ERR_TIMEOUT;
             break;
         }
         budget = (end - now) / n_addr;
         if (budget < 2000) budget = end - now < 2000 ? end - now : 2000;
-        /* TCP_NODELAY: each command is one segment now, not after the
-           peer's delayed ACK (Nagle costs whole round trips otherwise). */
-        (void)setsockopt(s, IPPROTO_TCP, TCP_NODELAY, (const char *)&one, sizeof one);
-#ifdef SO_NOSIGPIPE
-        (void)setsockopt(s, SOL_SOCKET, SO_NOSIGPIPE, (const char *)&one, sizeof one);
-#endif
-        if (smtpmail__sock_nonblocking(s) != 0) {
-            smtpmail__closesocket(s);
-            continue;
-        }
-#if defined(_WIN32)
-        r = connect(s, ai->ai_addr, (int)ai->ai_addrlen);
-#else
-        r = connect(s, ai->ai_addr, ai->ai_addrlen);
-#endif
-        /* In progress (or interrupted, which POSIX lets finish the same
-           way): wait until writable, then ask how it ended. */
-        if (r != 0 && (SMTPMAIL__WOULDBLOCK(smtpmail__sock_errno()) ||
-                       smtpmail__sock_errno() == SMTPMAIL__EINTR)) {
-            int w = smtpmail__sock_wait(s, 1, (uint32_t)budget), soerr = 0;
-#if defined(_WIN32)
-            int len = (int)sizeof soerr;
-#else
-            socklen_t len = (socklen_t)sizeof soerr;
-#endif
-            if (w == 0) result = SMTPMAIL_ERR_TIMEOUT;
-            if (w == 1 && getsockopt(s, SOL_SOCKET, SO_ERROR, (char *)&soerr, &len) == 0) {
-                if (soerr == 0) r = 0;
-                else *sys_error = soerr;
-            }
-        } else if (r != 0) {
-            *sys_error = smtpmail__sock_errno();
-        }
+        r = smtpmail__tcp_try(ai, budget, &s, sys_error);
         if (r == 0) {
             freeaddrinfo(list);
             *conn = smtpmail__sock_to_conn(s);
             return 0;
         }
-        smtpmail__closesocket(s);
+        if (r == SMTPMAIL_ERR_TIMEOUT) result = r;
     }
     freeaddrinfo(list);
 #if defined(_WIN32)
@@ -3783,40 +3796,11 @@ static int smtpmail__tls_entropy(void *ctx, unsigned char *buf, size_t len)
     return mbedtls_entropy_func(t->entropy, buf, len);
 }
 
-/* Loads the RNG and the trust anchors once per session; every connection
-   of the session shares them. */
-static smtpmail_result smtpmail__tls_setup(smtpmail__tls *t, const smtpmail_config *cfg,
-                                           smtpmail_error *err)
+/* The trust anchors the config names (config.ca_file, ca_dir, ca_pem),
+   else the pin alone, else the system's; or nothing when INSECURE. */
+static smtpmail_result smtpmail__tls_trust(smtpmail__tls *t, const smtpmail_config *cfg, smtpmail_error *err)
 {
-    static const char pers[] = "smtpmail.h";
-    unsigned char seed[32];
-    const char *where = NULL;
-    char text[160];
-    int r;
-    if (t->ready) return SMTPMAIL_OK;
-    mbedtls_ssl_config_init(&t->conf);
-    mbedtls_x509_crt_init(&t->ca);
-    mbedtls_ctr_drbg_init(&t->drbg);
-    t->ready = 1;
-    if (smtpmail__psa_init() != 0)
-        return smtpmail__fail_stage(err, SMTPMAIL_ERR_TLS, SMTPMAIL_STAGE_TLS, "psa_crypto_init failed");
-    /* The OS entropy source, personalised with the random hook's bytes. */
-    smtpmail__random(t->pipe->hooks, seed, sizeof seed);
-    memcpy(seed, pers, sizeof pers - 1);
-    r = mbedtls_ctr_drbg_seed(&t->drbg, smtpmail__tls_entropy, t, seed, sizeof seed);
-    smtpmail__wipe(seed, sizeof seed);
-    if (r == 0)
-        r = mbedtls_ssl_config_defaults(&t->conf, MBEDTLS_SSL_IS_CLIENT, MBEDTLS_SSL_TRANSPORT_STREAM,
-                                        MBEDTLS_SSL_PRESET_DEFAULT);
-    if (r != 0) {
-        smtpmail__tls_strerror(r, text, sizeof text);
-        smtpmail__fail_stage(err, SMTPMAIL_ERR_TLS, SMTPMAIL_STAGE_TLS, "TLS setup failed: %s", text);
-        if (err) err->tls_error = r;
-        return SMTPMAIL_ERR_TLS;
-    }
-    mbedtls_ssl_conf_rng(&t->conf, mbedtls_ctr_drbg_random, &t->drbg);
-    smtpmail__tls_min_12(&t->conf); /* no SSL 3, TLS 1.0 or 1.1 */
-
+    int r = 0;
     t->pins = cfg->pin_sha256 && cfg->pin_sha256[0] ? cfg->pin_sha256 : NULL;
     if (cfg->insecure_skip_verify) {
         t->trust = SMTPMAIL__TRUST_INSECURE_NONE;
@@ -3832,6 +3816,7 @@ static smtpmail_result smtpmail__tls_setup(smtpmail__tls *t, const smtpmail_conf
 #else
         if (cfg->ca_file && ((r = mbedtls_x509_crt_parse_file(&t->ca, cfg->ca_file)) < 0 ||
                              t->ca.version == 0)) {
+            char text[160];
             smtpmail__tls_strerror(r, text, sizeof text);
             smtpmail__fail_stage(err, SMTPMAIL_ERR_TRUST, SMTPMAIL_STAGE_TLS,
                             "config.ca_file \"%.100s\": no certificate loaded (%s)", cfg->ca_file, text);
@@ -3864,13 +3849,49 @@ static smtpmail_result smtpmail__tls_setup(smtpmail__tls *t, const smtpmail_conf
     } else if (t->pins) {
         t->trust = SMTPMAIL__TRUST_PIN_ONLY;
     } else {
-        where = smtpmail__load_system_roots(&t->ca);
-        if (!where)
+        if (!smtpmail__load_system_roots(&t->ca))
             return smtpmail__fail_stage(err, SMTPMAIL_ERR_TRUST, SMTPMAIL_STAGE_TLS,
                                    "no system CA bundle found: set config.ca_file (or "
                                    "SSL_CERT_FILE), or pin the server's key");
         t->trust = SMTPMAIL__TRUST_CHAIN;
     }
+    return SMTPMAIL_OK;
+}
+
+/* Loads the RNG and the trust anchors once per session; every connection
+   of the session shares them. */
+static smtpmail_result smtpmail__tls_setup(smtpmail__tls *t, const smtpmail_config *cfg,
+                                           smtpmail_error *err)
+{
+    static const char pers[] = "smtpmail.h";
+    unsigned char seed[32];
+    char text[160];
+    int r;
+    if (t->ready) return SMTPMAIL_OK;
+    mbedtls_ssl_config_init(&t->conf);
+    mbedtls_x509_crt_init(&t->ca);
+    mbedtls_ctr_drbg_init(&t->drbg);
+    t->ready = 1;
+    if (smtpmail__psa_init() != 0)
+        return smtpmail__fail_stage(err, SMTPMAIL_ERR_TLS, SMTPMAIL_STAGE_TLS, "psa_crypto_init failed");
+    /* The OS entropy source, personalised with the random hook's bytes. */
+    smtpmail__random(t->pipe->hooks, seed, sizeof seed);
+    memcpy(seed, pers, sizeof pers - 1);
+    r = mbedtls_ctr_drbg_seed(&t->drbg, smtpmail__tls_entropy, t, seed, sizeof seed);
+    smtpmail__wipe(seed, sizeof seed);
+    if (r == 0)
+        r = mbedtls_ssl_config_defaults(&t->conf, MBEDTLS_SSL_IS_CLIENT, MBEDTLS_SSL_TRANSPORT_STREAM,
+                                        MBEDTLS_SSL_PRESET_DEFAULT);
+    if (r != 0) {
+        smtpmail__tls_strerror(r, text, sizeof text);
+        smtpmail__fail_stage(err, SMTPMAIL_ERR_TLS, SMTPMAIL_STAGE_TLS, "TLS setup failed: %s", text);
+        if (err) err->tls_error = r;
+        return SMTPMAIL_ERR_TLS;
+    }
+    mbedtls_ssl_conf_rng(&t->conf, mbedtls_ctr_drbg_random, &t->drbg);
+    smtpmail__tls_min_12(&t->conf); /* no SSL 3, TLS 1.0 or 1.1 */
+
+    if ((r = smtpmail__tls_trust(t, cfg, err)) != SMTPMAIL_OK) return (smtpmail_result)r;
     if (t->trust == SMTPMAIL__TRUST_CHAIN) {
         mbedtls_ssl_conf_ca_chain(&t->conf, &t->ca, NULL);
         mbedtls_ssl_conf_authmode(&t->conf, MBEDTLS_SSL_VERIFY_REQUIRED);
