@@ -1000,12 +1000,17 @@ static uint64_t smtpmail__ticks(const smtpmail_hooks *h)
 #endif
 }
 
-/* A system error code (errno; on Windows a Winsock error) in words. */
-static void smtpmail__sys_strerror(int code, char *buf, size_t cap)
+/* A system error code in words: errno (on Windows a Winsock error), or
+   with `resolver` getaddrinfo's code. */
+static void smtpmail__sys_strerror(int code, int resolver, char *buf, size_t cap)
 {
 #if defined(_WIN32)
+    SMTPMAIL__UNUSED(resolver);
     snprintf(buf, cap, "Winsock error %d", code);
+#elif !defined(SMTPMAIL_NO_SOCKETS)
+    snprintf(buf, cap, "%s", resolver ? gai_strerror(code) : strerror(code));
 #else
+    SMTPMAIL__UNUSED(resolver);
     snprintf(buf, cap, "%s", strerror(code));
 #endif
 }
@@ -3408,16 +3413,6 @@ static int smtpmail__tcp_open(void **conn, const char *host, uint16_t port, uint
     return result;
 }
 
-/* The resolver's error code (getaddrinfo's) in words. */
-static void smtpmail__resolve_strerror(int code, char *buf, size_t cap)
-{
-#if defined(_WIN32)
-    snprintf(buf, cap, "Winsock error %d", code);
-#else
-    snprintf(buf, cap, "%s", gai_strerror(code));
-#endif
-}
-
 static int smtpmail__tcp_connect(void **conn, const char *host, uint16_t port,
                                  uint32_t timeout_ms, void *user_data)
 {
@@ -4539,9 +4534,7 @@ static smtpmail_result smtpmail__connect_failed(smtpmail_session *s, int c, int 
     smtpmail_result r;
     why[0] = '\0';
     if (c == SMTPMAIL_ERR_RESOLVE) {
-#ifndef SMTPMAIL_NO_SOCKETS
-        if (sys) smtpmail__resolve_strerror(sys, why, sizeof why);
-#endif
+        if (sys) smtpmail__sys_strerror(sys, 1, why, sizeof why);
         r = smtpmail__fail_stage(err, SMTPMAIL_ERR_RESOLVE, SMTPMAIL_STAGE_RESOLVE, "cannot resolve \"%.100s\"%s%s",
                                  s->set.host, why[0] ? ": " : "", why);
     } else if (c == SMTPMAIL_ERR_TIMEOUT) {
@@ -4549,7 +4542,7 @@ static smtpmail_result smtpmail__connect_failed(smtpmail_session *s, int c, int 
                                  "no answer from %.100s port %u within %lu ms", s->set.host, (unsigned)s->set.port,
                                  (unsigned long)limit);
     } else {
-        if (sys) smtpmail__sys_strerror(sys, why, sizeof why);
+        if (sys) smtpmail__sys_strerror(sys, 0, why, sizeof why);
         r = smtpmail__fail_stage(err, c < 0 ? (smtpmail_result)c : SMTPMAIL_ERR_CONNECT, SMTPMAIL_STAGE_CONNECT,
                                  "cannot connect to %.100s port %u%s%s", s->set.host, (unsigned)s->set.port,
                                  why[0] ? ": " : "", why);

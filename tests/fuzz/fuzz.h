@@ -34,6 +34,23 @@ FUZZ_FN void fuzz_fail_(const char *expr, const char *file, int line)
 /* The property `what` is violated (details already printed). */
 #define FUZZ_FAIL(what) fuzz_fail_(what, __FILE__, __LINE__)
 
+/* A fixed clock (UTC+8) and a fixed "random" source, so that a rendering
+   is the same on every run. */
+FUZZ_FN int64_t fuzz_now(int *utc_offset_min, void *user_data)
+{
+    (void)user_data;
+    *utc_offset_min = 480;
+    return 1763800000;
+}
+
+FUZZ_FN int fuzz_random(void *buf, size_t len, void *user_data)
+{
+    size_t i;
+    (void)user_data;
+    for (i = 0; i < len; i++) ((unsigned char *)buf)[i] = (unsigned char)(i * 53 + 7);
+    return 0;
+}
+
 /* Bytes to stderr as a C string literal, for the report of a failure. */
 FUZZ_FN void fuzz_dump(const char *what, const void *p, size_t n)
 {

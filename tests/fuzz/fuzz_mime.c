@@ -33,21 +33,6 @@ enum { F_TEXT = 1, F_HTML = 2, F_ATTACH = 4, F_INLINE = 8, F_CSV = 16, F_HEADER 
 
 static const char k_csv[] = "time,signal,price\r\n09:31,BUY rb2405,3650\r\n";
 
-static int64_t h_now(int *utc_offset_min, void *user_data)
-{
-    (void)user_data;
-    *utc_offset_min = 480;
-    return 1763800000;
-}
-
-static int h_random(void *buf, size_t len, void *user_data)
-{
-    size_t i;
-    (void)user_data;
-    for (i = 0; i < len; i++) ((unsigned char *)buf)[i] = (unsigned char)(i * 53 + 7);
-    return 0;
-}
-
 /* msg[at..n) starts with w. */
 static int at_is(const unsigned char *msg, size_t n, size_t at, const char *w)
 {
@@ -308,8 +293,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         msg.header_count = 1;
     }
     memset(&hooks, 0, sizeof hooks);
-    hooks.now = h_now;
-    hooks.random = h_random;
+    hooks.now = fuzz_now;
+    hooks.random = fuzz_random;
 
     /* Measure first: no buffer. */
     memset(&err, 0, sizeof err);

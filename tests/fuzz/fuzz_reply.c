@@ -111,21 +111,6 @@ static void t_close(void *conn, void *user_data)
 
 /* >>hooks ----------------------------------------------------------------- */
 
-static int64_t h_now(int *utc_offset_min, void *user_data)
-{
-    (void)user_data;
-    *utc_offset_min = 480;
-    return 1763800000;
-}
-
-static int h_random(void *buf, size_t len, void *user_data)
-{
-    size_t i;
-    (void)user_data;
-    for (i = 0; i < len; i++) ((unsigned char *)buf)[i] = (unsigned char)(i * 37 + 11);
-    return 0;
-}
-
 static void h_log(const char *line, void *user_data)
 {
     const server *sv = (const server *)user_data;
@@ -445,8 +430,8 @@ static void run_send(server *sv, unsigned flags)
     int partial = (flags & F_PARTIAL) != 0, ok;
 
     memset(&hooks, 0, sizeof hooks);
-    hooks.now = h_now;
-    hooks.random = h_random;
+    hooks.now = fuzz_now;
+    hooks.random = fuzz_random;
     hooks.log = h_log;
     hooks.user_data = sv;
     tr.connect = t_connect;
