@@ -4766,22 +4766,24 @@ enum {
     SMTPMAIL__SEND_QUIT = 32    /* QUIT after the message: its 221 is never read */
 };
 
-/* The ways a message can go. It may go with the envelope unless one
-   refused recipient must stop it (the default with several recipients):
-   then every RCPT reply is read first. BDAT needs the message rendered
-   whole (it fits SMTPMAIL_SEND_BUFFER) so that its size is known. */
-static const unsigned smtpmail__way_bdat_in_batch[] = {
-    SMTPMAIL__SEND_MAIL | SMTPMAIL__SEND_RCPT | SMTPMAIL__SEND_BDAT};
-static const unsigned smtpmail__way_bdat_after_rcpt[] = {
-    SMTPMAIL__SEND_MAIL | SMTPMAIL__SEND_RCPT, SMTPMAIL__SEND_BDAT};
-static const unsigned smtpmail__way_data_in_batch[] = {
-    SMTPMAIL__SEND_MAIL | SMTPMAIL__SEND_RCPT | SMTPMAIL__SEND_DATA, SMTPMAIL__SEND_BODY};
-static const unsigned smtpmail__way_data_after_rcpt[] = {
-    SMTPMAIL__SEND_MAIL | SMTPMAIL__SEND_RCPT, SMTPMAIL__SEND_DATA, SMTPMAIL__SEND_BODY};
+/* The ways a message can go, as batches: by whether it goes as BDAT
+   (CHUNKING, and the message rendered whole, so that its size is known)
+   and whether it may go with the envelope (PIPELINING, unless one refused
+   recipient must stop it, the default with several recipients: then every
+   RCPT reply is read first). */
+#define SMTPMAIL__ENVELOPE (SMTPMAIL__SEND_MAIL | SMTPMAIL__SEND_RCPT)
+typedef struct smtpmail__way {
+    size_t n_batches;
+    unsigned batch[3];
+} smtpmail__way;
+static const smtpmail__way smtpmail__ways[2][2] = {
+    {/* DATA, after the RCPT replies */ {3, {SMTPMAIL__ENVELOPE, SMTPMAIL__SEND_DATA, SMTPMAIL__SEND_BODY}},
+     /* DATA with the envelope */ {2, {SMTPMAIL__ENVELOPE | SMTPMAIL__SEND_DATA, SMTPMAIL__SEND_BODY}}},
+    {/* BDAT, after the RCPT replies */ {2, {SMTPMAIL__ENVELOPE, SMTPMAIL__SEND_BDAT}},
+     /* BDAT with the envelope */ {1, {SMTPMAIL__ENVELOPE | SMTPMAIL__SEND_BDAT}}}};
 
 typedef struct smtpmail__plan {
-    unsigned batch[3];
-    size_t n_batches;
+    smtpmail__way way;
     int pipelined;              /* a batch is one write */
     int rendered;               /* the message is at s->msg + HEADROOM, msg_len bytes */
     size_t msg_len;
@@ -4808,9 +4810,8 @@ static smtpmail_result smtpmail__plan_make(smtpmail_session *s, const smtpmail__
                                            const smtpmail__source *src, int quit_after,
                                            smtpmail__plan *p, smtpmail_error *err)
 {
-    const unsigned *way;
-    size_t i, n_ways;
-    int streams = src->len > SMTPMAIL_SEND_BUFFER, together;
+    size_t i;
+    int streams = src->len > SMTPMAIL_SEND_BUFFER, bdat, together;
     smtpmail__out o;
     memset(p, 0, sizeof *p);
     for (i = 0; src->msg && i < src->msg->attachment_count; i++)
@@ -4832,17 +4833,10 @@ static smtpmail_result smtpmail__plan_make(smtpmail_session *s, const smtpmail__
                                     (unsigned long)p->msg_len, s->size_max);
     p->pipelined = (s->caps & SMTPMAIL__CAP_PIPELINING) != 0;
     together = p->pipelined && (s->cfg.allow_partial_recipients || env->n_rcpt == 1);
-    if (p->rendered && (s->caps & SMTPMAIL__CAP_CHUNKING)) {
-        way = together ? smtpmail__way_bdat_in_batch : smtpmail__way_bdat_after_rcpt;
-        n_ways = together ? 1 : 2;
-    } else {
-        way = together ? smtpmail__way_data_in_batch : smtpmail__way_data_after_rcpt;
-        n_ways = together ? 2 : 3;
-    }
-    memcpy(p->batch, way, n_ways * sizeof *way);
-    p->n_batches = n_ways;
+    bdat = p->rendered && (s->caps & SMTPMAIL__CAP_CHUNKING);
+    p->way = smtpmail__ways[bdat][together];
     /* QUIT may end a pipelined batch: its 221 costs no wait. */
-    if (quit_after && p->pipelined) p->batch[n_ways - 1] |= SMTPMAIL__SEND_QUIT;
+    if (quit_after && p->pipelined) p->way.batch[p->way.n_batches - 1] |= SMTPMAIL__SEND_QUIT;
     return SMTPMAIL_OK;
 }
 
@@ -5111,8 +5105,8 @@ static smtpmail_result smtpmail__transaction(smtpmail_session *s, const smtpmail
     s->data_sent = 0;
     memset(&a, 0, sizeof a);
     if ((r = smtpmail__plan_make(s, env, src, quit_after, &plan, err)) != SMTPMAIL_OK) return r;
-    for (b = 0; b < plan.n_batches; b++) {
-        r = smtpmail__run_batch(s, plan.batch[b], env, src, &plan, &a, err);
+    for (b = 0; b < plan.way.n_batches; b++) {
+        r = smtpmail__run_batch(s, plan.way.batch[b], env, src, &plan, &a, err);
         *retry_safe = a.mail.code == 421;
         if (r != SMTPMAIL_OK) return smtpmail__transaction_failed(s, &a, r);
     }
