@@ -4097,10 +4097,7 @@ typedef enum smtpmail__link {
                                    another byte on it, not even QUIT */
 } smtpmail__link;
 
-/* Bytes reserved in front of a rendered message, so that the commands of
-   its batch go in the same write (MAIL, a RCPT or two, BDAT), and after
-   it, for "." and QUIT. */
-#define SMTPMAIL__HEADROOM 1024
+/* Room after a rendered message for "." and QUIT. */
 #define SMTPMAIL__TAILROOM 16
 
 struct smtpmail_session {
@@ -4121,10 +4118,13 @@ struct smtpmail_session {
     size_t rnd_pos;             /* random bytes for messages: 8 at a time */
     unsigned char rnd[28 * 8];  /* from the OS, not one open per message */
     unsigned char in[SMTPMAIL_RECV_BUFFER];
-    char cmd[SMTPMAIL_CMD_BUFFER];
-    /* A whole message that fits (at msg + SMTPMAIL__HEADROOM), or stream chunks. */
-    unsigned char msg[SMTPMAIL__HEADROOM + SMTPMAIL_SEND_BUFFER + SMTPMAIL__TAILROOM];
+    /* The command queue (SMTPMAIL__CMDS), then a whole message that fits
+       (SMTPMAIL__MSG) or stream chunks: one array, so that a batch's
+       commands move up against its message and leave in one write. */
+    unsigned char io[SMTPMAIL_CMD_BUFFER + SMTPMAIL_SEND_BUFFER + SMTPMAIL__TAILROOM];
 };
+#define SMTPMAIL__CMDS(s) ((char *)(s)->io)
+#define SMTPMAIL__MSG(s) ((s)->io + SMTPMAIL_CMD_BUFFER)
 
 /* One line of transcript to the log hook, control bytes made visible. */
 #if defined(__GNUC__) || defined(__clang__)
@@ -4192,8 +4192,8 @@ static smtpmail_result smtpmail__reply_fail(smtpmail_error *err, smtpmail_stage 
 static int smtpmail__cmd_flush(smtpmail_session *s)
 {
     int r = s->cmd_result;
-    if (r == 0 && s->cmd_len) r = smtpmail__chan_write(&s->ch, s->cmd, s->cmd_len);
-    smtpmail__wipe(s->cmd, s->cmd_len);
+    if (r == 0 && s->cmd_len) r = smtpmail__chan_write(&s->ch, s->io, s->cmd_len);
+    smtpmail__wipe(s->io, s->cmd_len);
     s->cmd_len = 0;
     s->cmd_result = 0;
     if (r < 0) s->link = SMTPMAIL__LINK_LOST;
@@ -4211,32 +4211,33 @@ static void smtpmail__cmd(smtpmail_session *s, const char *fmt, ...)
 {
     va_list ap;
     int n = -1;
-    size_t room = sizeof s->cmd - s->cmd_len;
+    char *q = SMTPMAIL__CMDS(s);
+    size_t room = SMTPMAIL_CMD_BUFFER - s->cmd_len;
     if (s->cmd_result != 0) return;
     va_start(ap, fmt);
-    n = vsnprintf(s->cmd + s->cmd_len, room, fmt, ap);
+    n = vsnprintf(q + s->cmd_len, room, fmt, ap);
     va_end(ap);
     if ((n < 0 || (size_t)n + 2 >= room) && s->cmd_len > 0) {
-        int r = smtpmail__chan_write(&s->ch, s->cmd, s->cmd_len);
-        smtpmail__wipe(s->cmd, s->cmd_len);
+        int r = smtpmail__chan_write(&s->ch, q, s->cmd_len);
+        smtpmail__wipe(q, s->cmd_len);
         s->cmd_len = 0;
         if (r < 0) {
             s->cmd_result = r;
             return;
         }
-        room = sizeof s->cmd;
+        room = SMTPMAIL_CMD_BUFFER;
         va_start(ap, fmt);
-        n = vsnprintf(s->cmd, room, fmt, ap);
+        n = vsnprintf(q, room, fmt, ap);
         va_end(ap);
     }
     if (n < 0 || (size_t)n + 2 >= room) {
         s->cmd_result = SMTPMAIL_ERR_INTERNAL; /* one command longer than the buffer */
         return;
     }
-    smtpmail__log(s, "C: %s", s->cmd + s->cmd_len);
+    smtpmail__log(s, "C: %s", q + s->cmd_len);
     s->cmd_len += (size_t)n;
-    s->cmd[s->cmd_len++] = '\r';
-    s->cmd[s->cmd_len++] = '\n';
+    q[s->cmd_len++] = '\r';
+    q[s->cmd_len++] = '\n';
 }
 
 /* Reads one line of a reply into *line (without CRLF; valid until the next
@@ -4785,7 +4786,7 @@ static const smtpmail__way smtpmail__ways[2][2] = {
 typedef struct smtpmail__plan {
     smtpmail__way way;
     int pipelined;              /* a batch is one write */
-    int rendered;               /* the message is at s->msg + HEADROOM, msg_len bytes */
+    int rendered;               /* the message is at SMTPMAIL__MSG(s), msg_len bytes */
     size_t msg_len;
 } smtpmail__plan;
 
@@ -4803,7 +4804,7 @@ typedef struct smtpmail__answers {
     smtpmail_stage verdict;     /* what the judge refused: MAIL, RCPT, DATA, END_OF_DATA */
 } smtpmail__answers;
 
-/* Renders the message into s->msg when it fits (and when it can be read
+/* Renders the message into SMTPMAIL__MSG(s) when it fits (and when it can be read
    twice: a read callback attachment, or a source known to be too big,
    streams), then picks the way. */
 static smtpmail_result smtpmail__plan_make(smtpmail_session *s, const smtpmail__env *env,
@@ -4820,7 +4821,7 @@ static smtpmail_result smtpmail__plan_make(smtpmail_session *s, const smtpmail__
         smtpmail_result r;
         memset(&o, 0, sizeof o);
         o.direct = o.stop_when_full = 1;
-        o.buf = s->msg + SMTPMAIL__HEADROOM;
+        o.buf = SMTPMAIL__MSG(s);
         o.cap = SMTPMAIL_SEND_BUFFER;
         o.err = err;
         r = smtpmail__source_emit(s, src, &o, err);
@@ -4841,22 +4842,22 @@ static smtpmail_result smtpmail__plan_make(smtpmail_session *s, const smtpmail__
 }
 
 /* Writes the queued commands, then the rendered message and `tail`, in
-   one write when the commands fit the room in front of the message. Not on
+   one write: the queue moves up against the message (they share s->io),
+   no copy of the message. Not on
    a connection that sat idle: the server may have closed it without our
    seeing it yet (its FIN in flight), and only a second write shows that
    (it fails), before the message went out whole and so while a retry on a
    new connection cannot deliver twice. That costs no wait. */
 static int smtpmail__send_rendered(smtpmail_session *s, const smtpmail__plan *p, const char *tail)
 {
-    unsigned char *msg = s->msg + SMTPMAIL__HEADROOM, *end = msg + p->msg_len;
+    unsigned char *msg = SMTPMAIL__MSG(s), *end = msg + p->msg_len;
     size_t n = strlen(tail);
     int r = s->cmd_result;
     memcpy(end, tail, n);
     end += n;
-    if (r == 0 && s->cmd_len <= SMTPMAIL__HEADROOM && s->fresh) {
+    if (r == 0 && s->fresh) { /* the queue, moved up to the message */
         msg -= s->cmd_len;
-        memcpy(msg, s->cmd, s->cmd_len);
-        smtpmail__wipe(s->cmd, s->cmd_len);
+        memmove(msg, s->io, s->cmd_len);
         s->cmd_len = 0;
     } else {
         r = smtpmail__cmd_flush(s);
@@ -4889,7 +4890,7 @@ static smtpmail_result smtpmail__send_body(smtpmail_session *s, const smtpmail__
     smtpmail_result r;
     int w;
     smtpmail__log(s, "C: <message>");
-    if (p->rendered && !smtpmail__needs_stuffing(s->msg + SMTPMAIL__HEADROOM, p->msg_len)) {
+    if (p->rendered && !smtpmail__needs_stuffing(SMTPMAIL__MSG(s), p->msg_len)) {
         smtpmail__log(s, "C: .");
         if (quit) smtpmail__log(s, "C: QUIT");
         w = smtpmail__send_rendered(s, p, quit ? ".\r\nQUIT\r\n" : ".\r\n");
@@ -4900,11 +4901,11 @@ static smtpmail_result smtpmail__send_body(smtpmail_session *s, const smtpmail__
     dot.s = s;
     dot.bol = 1;
     if (p->rendered) {
-        w = smtpmail__dot_write(s->msg + SMTPMAIL__HEADROOM, p->msg_len, &dot);
+        w = smtpmail__dot_write(SMTPMAIL__MSG(s), p->msg_len, &dot);
     } else {
         memset(&o, 0, sizeof o);
-        o.buf = s->msg;
-        o.cap = sizeof s->msg;
+        o.buf = SMTPMAIL__MSG(s);
+        o.cap = SMTPMAIL_SEND_BUFFER;
         o.write = smtpmail__dot_write;
         o.user_data = &dot;
         o.err = err;
