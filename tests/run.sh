@@ -1,6 +1,7 @@
 #!/bin/sh
 # Runs every check of `make test` and ends with the line "N passed, N failed".
-# Usage: [BUILD=dir] tests/run.sh MAKE PYTHON   (BUILD: where programs go, default build)
+# Usage: [BUILD=dir] [JOBS=n] tests/run.sh MAKE PYTHON
+#   BUILD: where programs go (build); JOBS: parallel builds (none: make's own -j)
 set -u
 MAKE=${1:-make}
 PYTHON=${2:-/usr/bin/python3}
@@ -9,9 +10,25 @@ B=${BUILD:-build}
 W=${SMTPMAIL_TEST_WRAP:-}
 . "$(dirname "$0")/counts.sh" # ok, bad, tally, summary
 
-# A build step counts as one check.
-build() { # build NAME TARGET
-    if $MAKE --no-print-directory -s BUILD="$B" "$2"; then ok "build: $1"; else bad "build: $1"; fi
+# Every program is built by one make (-k: past a failure, so that each is
+# judged on its own; -j$JOBS, or make's own jobserver); then each build
+# check asks make whether its programs are up to date (make -q): one that
+# failed to compile is not, and its check fails, naming it.
+build_all() {
+    # shellcheck disable=SC2086
+    $MAKE --no-print-directory -s -k ${JOBS:+-j$JOBS} BUILD="$B" all examples tests
+    built=$?
+}
+build_failed=0
+build() { # build NAME TARGET...
+    name=$1
+    shift
+    if $MAKE --no-print-directory -q BUILD="$B" "$@"; then
+        ok "build: $name"
+    else
+        build_failed=1
+        bad "build: $name (not built: $*)"
+    fi
 }
 
 # A suite prints "N passed, M failed" last; its counts are added to ours.
@@ -32,6 +49,7 @@ run() { # run NAME COMMAND...
 }
 
 echo "== build (gcc and clang, -std=c99 -Werror; C++; two translation units)"
+build_all
 build "smtpmail-send (gcc)" $B/smtpmail-send
 build "examples" examples
 build "unit tests (gcc)" $B/test_main
@@ -46,6 +64,15 @@ build "outbox tests (pthreads)" $B/test_outbox
 build "implementation object" $B/link_impl.o
 build "real-server client (C API)" $B/real_send
 build "embedded configuration on the host" $B/test_embedded
+# shellcheck disable=SC2046
+build "fuzz targets (clang, libFuzzer)" $(for f in tests/fuzz/fuzz_*.c; do
+    t=${f##*/}
+    echo "$B/fuzz/${t%.c}"
+done)
+# Whatever else in TESTS failed has no check of its own: this one.
+if [ "$built" != 0 ] && [ "$build_failed" = 0 ]; then
+    bad "build: make -k all examples tests (exit $built; see above)"
+fi
 
 echo "== unit tests (gcc build)"
 if [ -x $B/test_main ]; then suite "unit tests" $W $B/test_main; fi
@@ -94,10 +121,6 @@ else
 fi
 
 echo "== fuzz targets over their seed corpora (clang, libFuzzer; make fuzz fuzzes)"
-if command -v clang >/dev/null 2>&1; then
-    run "fuzz targets replay their seeds" $MAKE --no-print-directory -s BUILD="$B" fuzz-smoke
-else
-    echo "skip fuzz targets: no clang"
-fi
+run "fuzz targets replay their seeds" $MAKE --no-print-directory -s BUILD="$B" fuzz-smoke
 
 summary
