@@ -8,7 +8,11 @@ PYTHON=${2:-/usr/bin/python3}
 B=${BUILD:-build}
 # make valgrind: every C program runs under this wrapper (empty: none).
 W=${SMTPMAIL_TEST_WRAP:-}
-. "$(dirname "$0")/counts.sh" # ok, bad, tally, summary
+. "$(dirname "$0")/counts.sh" # ok, bad, tally, group, summary
+# The closing lines count each group apart (counts.sh): "builds" (compiles,
+# the cross build, exported symbols), "C tests" (the C programs the project
+# wrote, run), "real servers and oracles" (Python's aiosmtpd and email
+# package, and the fault server, judging what the programs did).
 
 # Every program is built by one make (-k: past a failure, so that each is
 # judged on its own; -j$JOBS, or make's own jobserver); then each build
@@ -49,6 +53,7 @@ run() { # run NAME COMMAND...
 }
 
 echo "== build (gcc and clang, -std=c99 -Werror; C++; two translation units)"
+group "builds"
 build_all
 build "smtpmail-send (gcc)" $B/smtpmail-send
 build "examples" examples
@@ -75,6 +80,7 @@ if [ "$built" != 0 ] && [ "$build_failed" = 0 ]; then
 fi
 
 echo "== unit tests (gcc build)"
+group "C tests"
 if [ -x $B/test_main ]; then suite "unit tests" $W $B/test_main; fi
 echo "== unit tests (clang build)"
 if [ -x $B/test_main_clang ]; then run "unit tests, clang build" $W $B/test_main_clang; fi
@@ -84,11 +90,13 @@ if [ -x $B/test_smtp_clang ]; then run "SMTP engine, clang build" $W $B/test_smt
 echo "== embedded: NO_SOCKETS + NO_STDIO + NO_TLS, small buffers, every hook supplied"
 if [ -x $B/test_embedded ]; then suite "embedded configuration" $W $B/test_embedded; fi
 if command -v arm-none-eabi-gcc >/dev/null 2>&1 || [ "$(id -u)" = 0 ]; then
+    group "builds"
     run "embedded: Cortex-M4 cross build, no warnings" $MAKE --no-print-directory -s BUILD="$B" embedded-check
 else
     echo "skip embedded cross build: no arm-none-eabi-gcc (apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi)"
 fi
 echo "== outbox (SMTPMAIL_OUTBOX): queue, backoff, rate limit, spool, worker thread"
+group "C tests"
 if [ -x $B/test_outbox ]; then suite "outbox" $W $B/test_outbox; fi
 echo "== header as C++, two-TU link"
 [ -x $B/cpp_test ] && run "C++ render" $W $B/cpp_test
@@ -97,9 +105,11 @@ echo "== header as C++, two-TU link"
 
 echo "== threads, exported symbols"
 [ -x $B/thread_test ] && run "two threads render independently" $W $B/thread_test
+group "builds"
 run "only smtpmail_ symbols exported" $MAKE --no-print-directory -s BUILD="$B" symbols
 
 echo "== oracle: Python's email package reads what the builder wrote"
+group "real servers and oracles"
 if [ -x $B/smtpmail-send ]; then
     suite "oracle" "$PYTHON" tests/oracle.py $B/smtpmail-send
 else
@@ -121,6 +131,7 @@ else
 fi
 
 echo "== fuzz targets over their seed corpora (clang, libFuzzer; make fuzz fuzzes)"
+group "C tests"
 run "fuzz targets replay their seeds" $MAKE --no-print-directory -s BUILD="$B" fuzz-smoke
 
 summary
