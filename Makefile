@@ -53,7 +53,8 @@ EXAMPLES := $(BUILD)/smtpmail-send $(BUILD)/send_alert $(BUILD)/html_report \
 TESTS    := $(BUILD)/test_main $(BUILD)/test_main_clang $(BUILD)/test_smtp \
             $(BUILD)/test_smtp_clang $(BUILD)/test_outbox $(BUILD)/test_embedded \
             $(BUILD)/thread_test $(BUILD)/cpp_test $(BUILD)/link_test \
-            $(BUILD)/link_impl.o $(BUILD)/quick_start $(BUILD)/real_send $(FUZZ_BINS)
+            $(BUILD)/link_impl.o $(BUILD)/quick_start $(BUILD)/real_send \
+            $(BUILD)/smtpmail-send-notls $(FUZZ_BINS)
 
 .PHONY: all examples tests test demo deps sanitize valgrind symbols clean
 all: $(BUILD)/smtpmail-send
@@ -99,6 +100,11 @@ $(BUILD)/cpp_test: tests/cpp_test.cpp smtpmail.h | $(BUILD)
 $(BUILD)/link_test: tests/link_impl.c tests/link_main.c smtpmail.h | $(BUILD)
 	$(CC) $(ALL_CFLAGS) tests/link_impl.c tests/link_main.c -o $@ $(LDFLAGS) $(TLS_LIBS)
 
+# The command-line tool without TLS: no mbedTLS headers or libraries (its
+# --version says so).
+$(BUILD)/smtpmail-send-notls: examples/smtpmail-send.c smtpmail.h | $(BUILD)
+	$(CC) $(ALL_CFLAGS) -DSMTPMAIL_NO_TLS $< -o $@ $(LDFLAGS)
+
 # The implementation's object: it must define nothing but smtpmail_ names.
 $(BUILD)/link_impl.o: tests/link_impl.c smtpmail.h | $(BUILD)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
@@ -109,7 +115,7 @@ deps:
 # JOBS reaches tests/run.sh only when make got no -j of its own: then the
 # jobserver in MAKEFLAGS decides.
 test: deps
-	@BUILD="$(BUILD)" JOBS="$(if $(findstring -j,$(MAKEFLAGS)),,$(JOBS))" \
+	@BUILD="$(BUILD)" CC="$(CC)" JOBS="$(if $(findstring -j,$(MAKEFLAGS)),,$(JOBS))" \
 	    sh tests/run.sh "$(MAKE)" "$(PYTHON)"
 
 demo: deps $(BUILD)/smtpmail-send

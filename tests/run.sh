@@ -11,8 +11,9 @@ W=${SMTPMAIL_TEST_WRAP:-}
 . "$(dirname "$0")/counts.sh" # ok, bad, tally, group, summary
 # The closing lines count each group apart (counts.sh): "builds" (compiles,
 # the cross build, exported symbols), "C tests" (the C programs the project
-# wrote, run), "real servers and oracles" (Python's aiosmtpd and email
-# package, and the fault server, judging what the programs did).
+# wrote, run), "smtpmail-send --version" (tests/tool.sh), "real servers and
+# oracles" (Python's aiosmtpd and email package, and the fault server,
+# judging what the programs did).
 
 # Every program is built by one make (-k: past a failure, so that each is
 # judged on its own; -j$JOBS, or make's own jobserver); then each build
@@ -56,6 +57,7 @@ echo "== build (gcc and clang, -std=c99 -Werror; C++; two translation units)"
 group "builds"
 build_all
 build "smtpmail-send (gcc)" $B/smtpmail-send
+build "smtpmail-send without TLS (SMTPMAIL_NO_TLS)" $B/smtpmail-send-notls
 build "examples" examples
 build "unit tests (gcc)" $B/test_main
 build "unit tests (clang)" $B/test_main_clang
@@ -107,6 +109,10 @@ echo "== threads, exported symbols"
 [ -x $B/thread_test ] && run "two threads render independently" $W $B/thread_test
 group "builds"
 run "only smtpmail_ symbols exported" $MAKE --no-print-directory -s BUILD="$B" symbols
+
+echo "== the command-line tool: --version (tests/tool.sh)"
+group "smtpmail-send --version"
+suite "smtpmail-send --version" sh tests/tool.sh "$MAKE" "$B"
 
 echo "== oracle: Python's email package reads what the builder wrote"
 group "real servers and oracles"
