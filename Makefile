@@ -5,6 +5,8 @@
 #   make test           every check; the last line is "N passed, N failed"
 #   make demo           deliver a sample trading alert to a local TLS server, show it
 #   make deps           install (as root) or name what make test and make demo need
+#   make install        smtpmail.h, smtpmail-send and its man page into $(DESTDIR)$(PREFIX)
+#   make uninstall      remove those three files again
 #   make sanitize       the whole suite built with AddressSanitizer + UBSan
 #   make valgrind       the whole suite under valgrind memcheck
 #   make symbols        check that only smtpmail_ names are exported
@@ -25,6 +27,8 @@ CLANG   ?= clang
 PYTHON  ?= /usr/bin/python3
 BUILD   ?= build
 JOBS    ?= 2
+PREFIX  ?= /usr/local
+INSTALL ?= install
 
 WARN    := -Wall -Wextra -Wpedantic -Werror -Wshadow -Wstrict-prototypes \
            -Wmissing-prototypes -Wcast-qual -Wformat=2 -Wundef -Wvla \
@@ -56,7 +60,7 @@ TESTS    := $(BUILD)/test_main $(BUILD)/test_main_clang $(BUILD)/test_smtp \
             $(BUILD)/link_impl.o $(BUILD)/quick_start $(BUILD)/real_send \
             $(BUILD)/smtpmail-send-notls $(FUZZ_BINS)
 
-.PHONY: all examples tests test demo deps sanitize valgrind symbols clean
+.PHONY: all examples tests test demo deps install uninstall sanitize valgrind symbols clean
 all: $(BUILD)/smtpmail-send
 examples: $(EXAMPLES)
 tests: $(TESTS)
@@ -120,6 +124,19 @@ test: deps
 
 demo: deps $(BUILD)/smtpmail-send
 	@sh examples/demo.sh $(BUILD)/smtpmail-send "$(PYTHON)"
+
+# Three files, nothing else (tests/tool.sh checks): the header, the tool,
+# its man page (doc/smtpmail-send.1). DESTDIR: a staging root for packages.
+install: $(BUILD)/smtpmail-send
+	$(INSTALL) -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/bin \
+	    $(DESTDIR)$(PREFIX)/share/man/man1
+	$(INSTALL) -m 644 smtpmail.h $(DESTDIR)$(PREFIX)/include/smtpmail.h
+	$(INSTALL) -m 755 $(BUILD)/smtpmail-send $(DESTDIR)$(PREFIX)/bin/smtpmail-send
+	$(INSTALL) -m 644 doc/smtpmail-send.1 $(DESTDIR)$(PREFIX)/share/man/man1/smtpmail-send.1
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/include/smtpmail.h $(DESTDIR)$(PREFIX)/bin/smtpmail-send \
+	    $(DESTDIR)$(PREFIX)/share/man/man1/smtpmail-send.1
 
 # The whole suite again, every C program built with ASan + UBSan (leaks
 # included): any report fails its test.

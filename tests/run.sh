@@ -11,8 +11,8 @@ W=${SMTPMAIL_TEST_WRAP:-}
 . "$(dirname "$0")/counts.sh" # ok, bad, tally, group, summary
 # The closing lines count each group apart (counts.sh): "builds" (compiles,
 # the cross build, exported symbols), "C tests" (the C programs the project
-# wrote, run), "smtpmail-send --version" (tests/tool.sh), "real servers and
-# oracles" (Python's aiosmtpd and email package, and the fault server,
+# wrote, run), "install, man page, --version" (tests/tool.sh), "real servers
+# and oracles" (Python's aiosmtpd and email package, and the fault server,
 # judging what the programs did).
 
 # Every program is built by one make (-k: past a failure, so that each is
@@ -110,9 +110,9 @@ echo "== threads, exported symbols"
 group "builds"
 run "only smtpmail_ symbols exported" $MAKE --no-print-directory -s BUILD="$B" symbols
 
-echo "== the command-line tool: --version (tests/tool.sh)"
-group "smtpmail-send --version"
-suite "smtpmail-send --version" sh tests/tool.sh "$MAKE" "$B"
+echo "== the command-line tool: --version, make install, man page (tests/tool.sh)"
+group "install, man page, --version"
+suite "install, man page, --version" sh tests/tool.sh "$MAKE" "$B"
 
 echo "== oracle: Python's email package reads what the builder wrote"
 group "real servers and oracles"

@@ -1,6 +1,13 @@
 #!/bin/sh
-# The command-line tool as it ships: `smtpmail-send --version` names the
-# library and the mbedTLS it was built with. (make test runs this.)
+# The command-line tool as it ships (make test runs this):
+#   - `smtpmail-send --version` names the library and the mbedTLS it was
+#     built with (the TLS build and the SMTPMAIL_NO_TLS one);
+#   - `make install DESTDIR=tmp` installs exactly smtpmail.h, smtpmail-send
+#     and smtpmail-send.1 under tmp/usr/local (PREFIX honoured too), the
+#     installed tool runs, and `make uninstall` takes the three away;
+#   - the man page (doc/smtpmail-send.1) reads without a warning (mandoc
+#     -Tlint, else groff -z -ww -man), names smtpmail.h's version, and lists
+#     the same flags as --help.
 # Usage: [CC=cc] sh tests/tool.sh MAKE BUILD
 # Each check prints "ok   ..." or "FAIL ..."; the last line is
 # "N passed, M failed", and the exit status is non-zero on any failure.
@@ -70,6 +77,89 @@ if "$B/smtpmail-send" --help | grep -q -- '^  --version  '; then
     ok "--help lists --version"
 else
     bad "--help does not list --version"
+fi
+
+page=doc/smtpmail-send.1
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/smtpmail-install.XXXXXX") || exit 1
+trap 'rm -rf "$tmp"' EXIT
+trap 'exit 1' HUP INT TERM
+
+# installed DIR PREFIX: make install DESTDIR=DIR [PREFIX=PREFIX] puts
+# exactly the three files under DIR/PREFIX, as they are in the tree.
+installed() { # installed DIR PREFIX [MAKE ARGS...]
+    dir=$1 prefix=$2
+    shift 2
+    if ! out=$($MAKE --no-print-directory -s BUILD="$B" DESTDIR="$dir" "$@" install 2>&1); then
+        bad "make install DESTDIR=$dir${*:+ $*}: $out"
+        return 1
+    fi
+    got=$(cd "$dir" && find . ! -type d | sort | tr '\n' ' ')
+    want=".$prefix/bin/smtpmail-send .$prefix/include/smtpmail.h .$prefix/share/man/man1/smtpmail-send.1 "
+    if [ "$got" != "$want" ]; then
+        bad "make install DESTDIR=$dir${*:+ $*}: installed $got, want $want"
+        return 1
+    fi
+    if cmp -s smtpmail.h "$dir$prefix/include/smtpmail.h" &&
+        cmp -s "$B/smtpmail-send" "$dir$prefix/bin/smtpmail-send" &&
+        cmp -s "$page" "$dir$prefix/share/man/man1/smtpmail-send.1" &&
+        [ -x "$dir$prefix/bin/smtpmail-send" ] &&
+        [ "$(ls -l "$dir$prefix/include/smtpmail.h" | cut -c1-10)" = "-rw-r--r--" ] &&
+        [ "$(ls -l "$dir$prefix/share/man/man1/smtpmail-send.1" | cut -c1-10)" = "-rw-r--r--" ]; then
+        ok "make install DESTDIR=\$tmp/${dir##*/}${*:+ $*}: exactly the header (0644), smtpmail-send (executable) and its man page (0644), as built"
+    else
+        bad "make install DESTDIR=$dir${*:+ $*}: a file differs from the tree's, or its mode is wrong: $(ls -l "$dir$prefix"/*/* "$dir$prefix"/share/man/man1/*)"
+    fi
+}
+
+if installed "$tmp/stage" /usr/local; then
+    check_version "installed smtpmail-send --version" "$tmp/stage/usr/local/bin/smtpmail-send" \
+        "smtpmail-send $re_version \\([Mm]bed TLS $re_mbedtls\\)"
+    if out=$($MAKE --no-print-directory -s BUILD="$B" DESTDIR="$tmp/stage" uninstall 2>&1) &&
+        [ -z "$(find "$tmp/stage" ! -type d)" ]; then
+        ok "make uninstall DESTDIR=\$tmp/stage: no file left"
+    else
+        bad "make uninstall DESTDIR=$tmp/stage: $out $(find "$tmp/stage" ! -type d)"
+    fi
+fi
+installed "$tmp/opt" /opt/smtpmail PREFIX=/opt/smtpmail
+
+# The page reads without a warning.
+if command -v mandoc >/dev/null 2>&1; then
+    lint="mandoc -T lint -W warning"
+elif command -v groff >/dev/null 2>&1; then
+    lint="groff -z -ww -man"
+else
+    lint=""
+    echo "skip man page lint: neither mandoc nor groff is installed (apt-get install mandoc)"
+fi
+if [ -n "$lint" ]; then
+    # shellcheck disable=SC2086
+    if out=$($lint "$page" 2>&1) && [ -z "$out" ]; then
+        ok "man page: $lint $page: no warning"
+    else
+        bad "man page: $lint $page: $out"
+    fi
+fi
+
+th=$(sed -n 's/^\.TH SMTPMAIL-SEND 1 [^ ]* "smtpmail\.h \([^"]*\)".*/\1/p' "$page")
+if [ -n "$th" ] && [ "$th" = "$version" ]; then
+    ok "man page: .TH names smtpmail.h $th"
+else
+    bad "man page: .TH names smtpmail.h \"$th\", smtpmail.h is $version"
+fi
+
+# The flags --help lists (the option lines, before their descriptions) and
+# the ones the page's OPTIONS section gives an entry (.TP, then the flags in
+# bold), as two sorted lists.
+help_flags=$("$B/smtpmail-send" --help | grep -E '^  -' | sed 's/  [^-].*$//' |
+    grep -oE -- '-{1,2}[a-z0-9][a-z0-9-]*' | sort -u | tr '\n' ' ')
+page_flags=$(sed -n '/^\.SH OPTIONS/,/^\.SH /p' "$page" | sed -n '/^\.TP/{n;p;}' |
+    sed 's/\\-/-/g; s/\\f[BIR]//g; s/^\.[A-Z]* //' | grep -oE -- '(^|[ ,"])-{1,2}[a-z0-9][a-z0-9-]*' |
+    sed 's/^[ ,"]//' | sort -u | tr '\n' ' ')
+if [ -n "$help_flags" ] && [ "$help_flags" = "$page_flags" ]; then
+    ok "man page OPTIONS and --help list the same flags: $help_flags"
+else
+    bad "man page OPTIONS list $page_flags; --help lists $help_flags"
 fi
 
 summary
