@@ -1,19 +1,34 @@
-# smtpmail.h - build, test and demo.
-#   make demo      deliver a sample trading alert to a local TLS server, show it
-#   make test      every check; the last line is "N passed, N failed"
-#   make           the command-line tool, build/smtpmail-send
-#   make examples  the examples, into build/
-#   make sanitize  the whole suite built with AddressSanitizer + UBSan
-#   make valgrind  the whole suite under valgrind memcheck
-#   make symbols   check that only smtpmail_ names are exported
-#   make fuzz      each libFuzzer target for FUZZ_SECONDS (60)
-#   make clean
+# smtpmail.h - build, test and demo. Every target, one line each:
+#   make                the command-line tool, build/smtpmail-send
+#   make examples       the examples, into build/
+#   make tests          every program `make test` runs (TESTS), in parallel with -j
+#   make test           every check; the last line is "N passed, N failed"
+#   make demo           deliver a sample trading alert to a local TLS server, show it
+#   make deps           install (as root) or name what make test and make demo need
+#   make install        smtpmail.h, smtpmail-send and its man page into $(DESTDIR)$(PREFIX)
+#   make uninstall      remove those three files again
+#   make sanitize       the whole suite built with AddressSanitizer + UBSan
+#   make valgrind       the whole suite under valgrind memcheck
+#   make symbols        check that only smtpmail_ names are exported
+#   make fuzz           each libFuzzer target for FUZZ_SECONDS (60)
+#   make fuzz-smoke     each libFuzzer target replays its seeds (make test runs it)
+#   make mbedtls3       the whole suite against mbedTLS 3.6 LTS (TLS 1.3)
+#   make mbedtls3-mingw mbedTLS 3.6 built for MinGW-w64 (make windows links it)
+#   make bench          smtpmail beside curl, smtplib and msmtp: one table
+#   make bench-deps     install what make bench compares against
+#   make embedded-check the Cortex-M4 cross build (arm-none-eabi-gcc), code sizes
+#   make windows        MinGW-w64 builds, tested under wine
+#   make clean          remove build/
+# make test builds with -j$(JOBS) (2) unless make itself got -j; JOBS=1: serially.
 
 CC      ?= cc
 CXX     ?= c++
 CLANG   ?= clang
 PYTHON  ?= /usr/bin/python3
 BUILD   ?= build
+JOBS    ?= 2
+PREFIX  ?= /usr/local
+INSTALL ?= install
 
 WARN    := -Wall -Wextra -Wpedantic -Werror -Wshadow -Wstrict-prototypes \
            -Wmissing-prototypes -Wcast-qual -Wformat=2 -Wundef -Wvla \
@@ -22,44 +37,56 @@ CXXWARN := -Wall -Wextra -Wpedantic -Werror -Wshadow -Wcast-qual -Wconversion
 CFLAGS  ?= -O2 -g
 LDFLAGS ?=
 # -std=c99 hides POSIX: the socket code needs _POSIX_C_SOURCE (see the header).
-ALL_CFLAGS := -std=c99 -D_POSIX_C_SOURCE=200112L $(WARN) $(CFLAGS) -I.
+STD     := -std=c99 -D_POSIX_C_SOURCE=200112L
+ALL_CFLAGS := $(STD) $(WARN) $(CFLAGS) -I.
 TLS_LIBS ?= -lmbedtls -lmbedx509 -lmbedcrypto
+SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
+# One C file that includes the header, as one program. COMPILER is $(CLANG)
+# for the _clang builds; THREADS is -pthread for the programs that start
+# threads (glibc before 2.34 needs it).
+COMPILER = $(CC)
+PROGRAM  = $(COMPILER) $(ALL_CFLAGS) $(THREADS) $< -o $@ $(LDFLAGS) $(TLS_LIBS)
+
+FUZZ_TARGETS := fuzz_reply fuzz_ehlo fuzz_url fuzz_encoders fuzz_mime fuzz_spool fuzz_address
+FUZZ_BINS    := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/%)
 EXAMPLES := $(BUILD)/smtpmail-send $(BUILD)/send_alert $(BUILD)/html_report \
             $(BUILD)/many_alerts $(BUILD)/custom_transport $(BUILD)/alert_outbox
-TESTS    := $(BUILD)/test_main $(BUILD)/test_smtp $(BUILD)/real_send \
-            $(BUILD)/test_main_clang $(BUILD)/test_smtp_clang $(BUILD)/thread_test \
-            $(BUILD)/cpp_test $(BUILD)/link_test $(BUILD)/link_impl.o $(BUILD)/quick_start
+# Every program `make test` builds besides EXAMPLES, so that one `make -j2
+# tests` builds them all at once; tests/run.sh then checks each is up to date.
+TESTS    := $(BUILD)/test_main $(BUILD)/test_main_clang $(BUILD)/test_smtp \
+            $(BUILD)/test_smtp_clang $(BUILD)/test_outbox $(BUILD)/test_embedded \
+            $(BUILD)/thread_test $(BUILD)/cpp_test $(BUILD)/link_test \
+            $(BUILD)/link_impl.o $(BUILD)/quick_start $(BUILD)/real_send \
+            $(BUILD)/smtpmail-send-notls $(FUZZ_BINS)
 
-.PHONY: all examples tests test demo deps sanitize valgrind symbols clean fuzz fuzz-smoke
+.PHONY: all examples tests test demo deps install uninstall sanitize valgrind symbols clean
 all: $(BUILD)/smtpmail-send
 examples: $(EXAMPLES)
 tests: $(TESTS)
+
+# A compiler that fails leaves no half-written program behind to look
+# up to date.
+.DELETE_ON_ERROR:
 
 $(BUILD):
 	@mkdir -p $(BUILD)
 
 # Every example and test program is one C file that includes the header.
 $(BUILD)/%: examples/%.c smtpmail.h | $(BUILD)
-	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDFLAGS) $(TLS_LIBS)
+	$(PROGRAM)
 
 $(BUILD)/%: tests/%.c smtpmail.h tests/check.h tests/fake_smtp.h | $(BUILD)
-	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDFLAGS) $(TLS_LIBS)
+	$(PROGRAM)
 
 # The same tests built by the other compiler, so both see -Werror.
+$(BUILD)/%_clang: private COMPILER = $(CLANG)
 $(BUILD)/%_clang: tests/%.c smtpmail.h tests/check.h tests/fake_smtp.h | $(BUILD)
-	$(CLANG) $(ALL_CFLAGS) $< -o $@ $(LDFLAGS) $(TLS_LIBS)
+	$(PROGRAM)
 
-# The outbox runs a worker thread (glibc before 2.34 needs -pthread).
-$(BUILD)/alert_outbox: examples/alert_outbox.c smtpmail.h | $(BUILD)
-	$(CC) $(ALL_CFLAGS) -pthread $< -o $@ $(LDFLAGS) $(TLS_LIBS)
-
-$(BUILD)/test_outbox: tests/test_outbox.c smtpmail.h tests/check.h tests/fake_smtp.h | $(BUILD)
-	$(CC) $(ALL_CFLAGS) -pthread $< -o $@ $(LDFLAGS) $(TLS_LIBS)
-
-# Two threads rendering at once (POSIX threads).
-$(BUILD)/thread_test: tests/thread_test.c smtpmail.h | $(BUILD)
-	$(CC) $(ALL_CFLAGS) -pthread $< -o $@ $(LDFLAGS) $(TLS_LIBS)
+# The outbox runs a worker thread; thread_test renders on two threads.
+# private: not passed on to what these programs depend on.
+$(BUILD)/alert_outbox $(BUILD)/test_outbox $(BUILD)/thread_test: private THREADS := -pthread
 
 # The QUICK START block of the header, compiled as it stands (and run by
 # tests/real_smtp.py against a local server).
@@ -67,15 +94,21 @@ $(BUILD)/quick_start.c: smtpmail.h | $(BUILD)
 	sed -n '/^<quick-start>$$/,/^<\/quick-start>$$/p' smtpmail.h | sed '1d;$$d' > $@
 
 $(BUILD)/quick_start: $(BUILD)/quick_start.c
-	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDFLAGS) $(TLS_LIBS)
+	$(PROGRAM)
 
 # The header as C++: API-only and with the implementation.
 $(BUILD)/cpp_test: tests/cpp_test.cpp smtpmail.h | $(BUILD)
 	$(CXX) -std=c++11 $(CXXWARN) $(CFLAGS) -I. $< -o $@ $(LDFLAGS) $(TLS_LIBS)
 
-# Two translation units: the implementation in one, the API in the other.
-$(BUILD)/link_test: tests/link_impl.c tests/link_main.c smtpmail.h | $(BUILD)
-	$(CC) $(ALL_CFLAGS) tests/link_impl.c tests/link_main.c -o $@ $(LDFLAGS) $(TLS_LIBS)
+# Two translation units: the implementation in one (the object below, not
+# compiled twice), the API in the other.
+$(BUILD)/link_test: tests/link_main.c $(BUILD)/link_impl.o smtpmail.h | $(BUILD)
+	$(CC) $(ALL_CFLAGS) $< $(BUILD)/link_impl.o -o $@ $(LDFLAGS) $(TLS_LIBS)
+
+# The command-line tool without TLS: no mbedTLS headers or libraries (its
+# --version says so).
+$(BUILD)/smtpmail-send-notls: examples/smtpmail-send.c smtpmail.h | $(BUILD)
+	$(CC) $(ALL_CFLAGS) -DSMTPMAIL_NO_TLS $< -o $@ $(LDFLAGS)
 
 # The implementation's object: it must define nothing but smtpmail_ names.
 $(BUILD)/link_impl.o: tests/link_impl.c smtpmail.h | $(BUILD)
@@ -84,15 +117,30 @@ $(BUILD)/link_impl.o: tests/link_impl.c smtpmail.h | $(BUILD)
 deps:
 	@sh tests/deps.sh
 
+# JOBS reaches tests/run.sh only when make got no -j of its own: then the
+# jobserver in MAKEFLAGS decides.
 test: deps
-	@BUILD="$(BUILD)" sh tests/run.sh "$(MAKE)" "$(PYTHON)"
+	@BUILD="$(BUILD)" CC="$(CC)" JOBS="$(if $(findstring -j,$(MAKEFLAGS)),,$(JOBS))" \
+	    sh tests/run.sh "$(MAKE)" "$(PYTHON)"
 
 demo: deps $(BUILD)/smtpmail-send
 	@sh examples/demo.sh $(BUILD)/smtpmail-send "$(PYTHON)"
 
+# Three files, nothing else (tests/tool.sh checks): the header, the tool,
+# its man page (doc/smtpmail-send.1). DESTDIR: a staging root for packages.
+install: $(BUILD)/smtpmail-send
+	$(INSTALL) -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/bin \
+	    $(DESTDIR)$(PREFIX)/share/man/man1
+	$(INSTALL) -m 644 smtpmail.h $(DESTDIR)$(PREFIX)/include/smtpmail.h
+	$(INSTALL) -m 755 $(BUILD)/smtpmail-send $(DESTDIR)$(PREFIX)/bin/smtpmail-send
+	$(INSTALL) -m 644 doc/smtpmail-send.1 $(DESTDIR)$(PREFIX)/share/man/man1/smtpmail-send.1
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/include/smtpmail.h $(DESTDIR)$(PREFIX)/bin/smtpmail-send \
+	    $(DESTDIR)$(PREFIX)/share/man/man1/smtpmail-send.1
+
 # The whole suite again, every C program built with ASan + UBSan (leaks
 # included): any report fails its test.
-SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 sanitize: deps
 	@$(MAKE) --no-print-directory BUILD=$(BUILD)/sanitize CFLAGS="-O1 -g $(SAN)" \
 	    LDFLAGS="$(SAN)" test
@@ -123,18 +171,16 @@ clean:
 #                                its seeds in $(BUILD)/fuzz/corpus-<target>;
 #                                one summary line each; any crash fails
 #   make fuzz-smoke              each target replays its seeds (make test)
+#   (FUZZ_TARGETS and FUZZ_BINS are defined at the top: TESTS holds them.)
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := fuzz_reply fuzz_ehlo fuzz_url fuzz_encoders fuzz_mime fuzz_spool fuzz_address
-FUZZ_BINS    := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/%)
-FUZZ_FLAGS   := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-                -fno-omit-frame-pointer
+FUZZ_FLAGS   := -g -O1 -fsanitize=fuzzer $(SAN)
 .PHONY: fuzz fuzz-smoke
 
 $(BUILD)/fuzz:
 	@mkdir -p $@
 
 $(FUZZ_BINS): $(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.h smtpmail.h | $(BUILD)/fuzz
-	$(CLANG) -std=c99 -D_POSIX_C_SOURCE=200112L $(WARN) $(FUZZ_FLAGS) -I. $< -o $@ $(TLS_LIBS)
+	$(CLANG) $(STD) $(WARN) $(FUZZ_FLAGS) -I. $< -o $@ $(TLS_LIBS)
 
 fuzz: $(FUZZ_BINS)
 	@sh tests/fuzz/run.sh fuzz $(BUILD)/fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
@@ -173,14 +219,14 @@ $(BUILD)/bench:
 	@mkdir -p $@
 
 $(BUILD)/bench/%: tests/bench/%.c smtpmail.h | $(BUILD)/bench
-	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDFLAGS) $(TLS_LIBS)
+	$(PROGRAM)
 
 # The implementation's object as a user would ship it: -Os, no -g.
 $(BUILD)/bench/impl-full.o: tests/link_impl.c smtpmail.h | $(BUILD)/bench
-	$(CC) -std=c99 -D_POSIX_C_SOURCE=200112L -Os -I. -c $< -o $@
+	$(CC) $(STD) -Os -I. -c $< -o $@
 
 $(BUILD)/bench/impl-notls.o: tests/link_impl.c smtpmail.h | $(BUILD)/bench
-	$(CC) -std=c99 -D_POSIX_C_SOURCE=200112L -Os -DSMTPMAIL_NO_TLS -I. -c $< -o $@
+	$(CC) $(STD) -Os -DSMTPMAIL_NO_TLS -I. -c $< -o $@
 
 bench-deps:
 	@sh tests/bench/deps.sh
@@ -246,7 +292,7 @@ $(WIN_BUILD)/smtpmail-send.exe: examples/smtpmail-send.c smtpmail.h \
 
 # The test's helper for the ROOT store: crypt32 only.
 $(WIN_BUILD)/win_rootstore.exe: tests/win_rootstore.c | $(WIN_BUILD)
-	$(MINGW_CC) -std=c99 $(WARN) -O2 $< -o $@ -static -lcrypt32 -ladvapi32
+	$(MINGW_CC) $(WIN_CFLAGS) $< -o $@ -static -lcrypt32 -ladvapi32
 
 # The header as C++ with the Windows headers (MinGW's g++, win32 threads).
 MINGW_CXX ?= x86_64-w64-mingw32-g++-win32

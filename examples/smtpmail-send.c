@@ -30,6 +30,9 @@
 
 #define SMTPMAIL_IMPLEMENTATION
 #include "smtpmail.h" /* on Windows: winsock2.h, then windows.h */
+#ifndef SMTPMAIL_NO_TLS
+#include <mbedtls/version.h> /* for --version */
+#endif
 
 #ifdef _WIN32
 #include <shellapi.h> /* CommandLineToArgvW: shell32 */
@@ -43,7 +46,7 @@
 #define EXIT_NETWORK 3   /* no conversation with the server: see exit_status() */
 #define EXIT_REJECTED 4  /* the server said no for good */
 #define EXIT_TEMPORARY 5 /* the server said not now */
-#define DONE (-1)        /* --help was shown: stop, exit status 0 */
+#define DONE (-1)        /* --help or --version was shown: stop, exit 0 */
 
 static const char usage_text[] =
     "usage: smtpmail-send --from ADDR --to LIST [options]\n"
@@ -63,6 +66,7 @@ static const char usage_text[] =
     "  --header \"Name: value\"  extra header (repeatable)\n"
     "  --dry-run               write the message to stdout; no network\n"
     "  -h, --help              show this text\n"
+    "  --version               show the version and the mbedTLS built in\n"
     "\n"
     "Sending (ignored with --dry-run):\n"
     "  --url URL               smtps://user:pass@host:port (TLS), smtp://...\n"
@@ -328,7 +332,7 @@ static const struct flag {
     {"--subject", 1, 0}, {"--text", 1, 0}, {"--text-file", 1, 0},
     {"--html", 1, 0}, {"--html-file", 1, 0}, {"--attach", 1, 0},
     {"--inline", 1, 0}, {"--header", 1, 0},
-    {"--dry-run", 0, 0}, {"--help", 0, 0}, {"-h", 0, 0},
+    {"--dry-run", 0, 0}, {"--help", 0, 0}, {"-h", 0, 0}, {"--version", 0, 0},
     {"--url", 1, 1}, {"--user", 1, 1}, {"--password", 1, 1},
     {"--oauth2-token", 1, 1}, {"--ca-file", 1, 1}, {"--pin", 1, 1},
     {"--insecure-skip-verify", 0, 1}, {"--timeout", 1, 1},
@@ -371,6 +375,15 @@ static int apply_flag(struct cli *cli, const char *flag, const char *value)
 
     if (strcmp(flag, "--help") == 0 || strcmp(flag, "-h") == 0) {
         fputs(usage_text, stdout);
+        return DONE;
+    }
+    if (strcmp(flag, "--version") == 0) {
+        /* The mbedTLS whose headers it was compiled with. */
+#ifdef SMTPMAIL_NO_TLS
+        printf("smtpmail-send %s (no TLS)\n", SMTPMAIL_VERSION_STRING);
+#else
+        printf("smtpmail-send %s (%s)\n", SMTPMAIL_VERSION_STRING, MBEDTLS_VERSION_STRING_FULL);
+#endif
         return DONE;
     }
     if (strcmp(flag, "--dry-run") == 0) {

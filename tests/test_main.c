@@ -1360,6 +1360,373 @@ static void test_message_id(void)
     sink_free(&s1), sink_free(&s2);
 }
 
+/* >>required headers: the fields every message must carry, pinned against
+   values this file computes itself. */
+
+static const char *const k_wdays[7] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+static const char *const k_months[12] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                         "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+
+/* A calendar date and time: wday 0 is Sunday, mon 0 January. */
+typedef struct civil {
+    long year;
+    int mon, mday, wday, hour, min, sec;
+} civil;
+
+static int is_leap(long y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+
+/* The UTC calendar fields of Unix time t >= 0, by counting whole years and
+   then months from 1970-01-01, a Thursday: slow and plain, and nothing like
+   the library's 400-year era arithmetic. */
+static civil civil_count(int64_t t)
+{
+    static const int mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int64_t days = t / 86400, secs = t % 86400;
+    civil c;
+    c.wday = (int)((4 + days) % 7);
+    for (c.year = 1970; days >= 365 + is_leap(c.year); c.year++) days -= 365 + is_leap(c.year);
+    for (c.mon = 0; days >= mdays[c.mon] + (c.mon == 1 && is_leap(c.year)); c.mon++)
+        days -= mdays[c.mon] + (c.mon == 1 && is_leap(c.year));
+    c.mday = (int)days + 1;
+    c.hour = (int)(secs / 3600);
+    c.min = (int)(secs / 60 % 60);
+    c.sec = (int)(secs % 60);
+    return c;
+}
+
+/* n decimal digits at *p (advanced past them); -1 when they are not. */
+static long take_digits(const char **p, int n)
+{
+    long v = 0;
+    int i;
+    for (i = 0; i < n; i++) {
+        if ((*p)[i] < '0' || (*p)[i] > '9') return -1;
+        v = v * 10 + ((*p)[i] - '0');
+    }
+    *p += n;
+    return v;
+}
+
+/* The index of the 3-letter name at *p in names[0..n) (advanced past it). */
+static int take_name(const char **p, const char *const *names, int n)
+{
+    int i;
+    for (i = 0; i < n; i++)
+        if (strncmp(*p, names[i], 3) == 0) return *p += 3, i;
+    return -1;
+}
+
+/* RFC 5322 3.3 date-time without comments or obsolete forms, as a Date
+   field's value after "Date: ": "Ddd, D[D] Mon YYYY HH:MM:SS +HHMM". Fills
+   c and zone ("+0000"); 0 when v has any other shape. */
+static int parse_date(const char *v, civil *c, char zone[6])
+{
+    const char *p = v;
+    long n;
+    if ((c->wday = take_name(&p, k_wdays, 7)) < 0 || strncmp(p, ", ", 2) != 0) return 0;
+    p += 2;
+    n = p[1] >= '0' && p[1] <= '9' ? take_digits(&p, 2) : take_digits(&p, 1);
+    if (n < 1 || *p++ != ' ') return 0;
+    c->mday = (int)n;
+    if ((c->mon = take_name(&p, k_months, 12)) < 0 || *p++ != ' ') return 0;
+    if ((c->year = take_digits(&p, 4)) < 0 || *p++ != ' ') return 0;
+    if ((n = take_digits(&p, 2)) < 0 || *p++ != ':') return 0;
+    c->hour = (int)n;
+    if ((n = take_digits(&p, 2)) < 0 || *p++ != ':') return 0;
+    c->min = (int)n;
+    if ((n = take_digits(&p, 2)) < 0 || *p++ != ' ') return 0;
+    c->sec = (int)n;
+    if ((p[0] != '+' && p[0] != '-') || strlen(p) != 5) return 0;
+    memcpy(zone, p, 6);
+    p++;
+    return take_digits(&p, 4) >= 0;
+}
+
+/* The top-level header block of msg, up to and including its last CRLF. */
+static const char *header_block_end(const char *msg)
+{
+    const char *e = strstr(msg, "\r\n\r\n");
+    return e ? e + 2 : msg + strlen(msg);
+}
+
+/* How many fields of the top-level header block are called name. */
+static int field_count(const char *msg, const char *name)
+{
+    const char *p = msg, *end = header_block_end(msg);
+    size_t nl = strlen(name);
+    int n = 0;
+    for (; p < end; p = strstr(p, "\r\n") + 2)
+        if (ieq_n(p, name, nl) && p[nl] == ':') n++;
+    return n;
+}
+
+/* A top-level header's value with the blanks after the colon dropped. */
+static char *top_header(const char *msg, const char *name)
+{
+    char *v = header_get(msg, header_block_end(msg), name, NULL, NULL);
+    size_t k = 0;
+    while (v && (v[k] == ' ' || v[k] == '\t')) k++;
+    if (v) memmove(v, v + k, strlen(v + k) + 1);
+    return v;
+}
+
+/* A charset parameter's value naming UTF-8 (charset names ignore case). */
+static int is_utf8_charset(const char *w)
+{
+    return w && strlen(w) == 5 && ieq_n(w, "utf-8", 5);
+}
+
+/* Is the unfolded Content-Type value v of media type `type` (both compared
+   without case, RFC 2045 5.1), followed by nothing or a ';'? */
+static int ct_is(const char *v, const char *type)
+{
+    size_t n = strlen(type);
+    if (!v || !ieq_n(v, type, n)) return 0;
+    while (v[n] == ' ' || v[n] == '\t') n++;
+    return v[n] == '\0' || v[n] == ';';
+}
+
+/* Parameter `name` of an unfolded Content-Type value: a token or a
+   quoted-string (RFC 2045 5.1), its name compared without case. Malloc'd;
+   NULL when absent. */
+static char *ct_param(const char *v, const char *name)
+{
+    size_t nl = strlen(name);
+    const char *p = v;
+    sink out = {0};
+    while (v && (p = strchr(p, ';')) != NULL) {
+        for (p++; *p == ' ' || *p == '\t';) p++;
+        if (!ieq_n(p, name, nl) || p[nl] != '=') continue;
+        p += nl + 1;
+        if (*p == '"') {
+            for (p++; *p && *p != '"'; p++) {
+                if (*p == '\\' && p[1]) p++;
+                sink_put(&out, p, 1);
+            }
+            if (*p != '"') return sink_free(&out), NULL;
+        } else {
+            for (; *p && *p != ';' && *p != ' ' && *p != '\t'; p++) sink_put(&out, p, 1);
+        }
+        if (!out.data) sink_put(&out, "", 0);
+        return out.data;
+    }
+    return NULL;
+}
+
+/* A boundary as RFC 2046 5.1.1 allows (1 to 70 bchars, no final space)
+   that delimits msg: at least one "--b" line and exactly one "--b--". */
+static int boundary_ok(const char *msg, const char *b)
+{
+    char pat[100];
+    size_t n = b ? strlen(b) : 0, i;
+    if (n < 1 || n > 70 || b[n - 1] == ' ') return note("boundary", b), 0;
+    for (i = 0; i < n; i++)
+        if (!((b[i] >= '0' && b[i] <= '9') || (b[i] >= 'A' && b[i] <= 'Z') ||
+              (b[i] >= 'a' && b[i] <= 'z') || strchr("'()+_,-./:=? ", b[i])))
+            return note("boundary has a character outside bchars:", b), 0;
+    snprintf(pat, sizeof pat, "\r\n--%s\r\n", b);
+    if (count_str(msg, pat) < 1) return note("no delimiter line for", b), 0;
+    snprintf(pat, sizeof pat, "\r\n--%s--\r\n", b);
+    if (count_str(msg, pat) != 1) return note("no single close delimiter for", b), 0;
+    return 1;
+}
+
+/* m rendered with the clock at t (offset off minutes) and the fixed random
+   source: its Date value must be the calendar date civil_count gives. */
+static void check_date(int64_t t, int off)
+{
+    smtpmail_message m = base_msg();
+    smtpmail_error err;
+    env e;
+    smtpmail_hooks h = fixed_hooks(&e);
+    sink s = {0};
+    civil want = civil_count(t + (int64_t)off * 60), got;
+    char zone[6] = "", want_zone[16], *v;
+    int aoff = off < 0 ? -off : off;
+    memset(&got, 0, sizeof got);
+    e.now = t;
+    e.off = off;
+    snprintf(want_zone, sizeof want_zone, "%c%02d%02d", off < 0 ? '-' : '+', aoff / 60, aoff % 60);
+    CHECK(smtpmail_message_write(&m, &h, sink_write, &s, &err) == SMTPMAIL_OK);
+    sink_put(&s, "", 0);
+    v = top_header(s.data, "Date");
+    if (!CHECK(v && parse_date(v, &got, zone))) {
+        note("Date:", v);
+    } else if (!CHECK(got.wday == want.wday && got.mday == want.mday && got.mon == want.mon &&
+                      got.year == want.year && got.hour == want.hour && got.min == want.min &&
+                      got.sec == want.sec && strcmp(zone, want_zone) == 0)) {
+        printf("    note: clock %.0f%+d min: want %s, %02d %s %04ld %02d:%02d:%02d %s\n", (double)t, off,
+               k_wdays[want.wday], want.mday, k_months[want.mon], want.year, want.hour, want.min,
+               want.sec, want_zone);
+        note("got ", v);
+    }
+    free(v);
+    sink_free(&s);
+}
+
+/* The header fields every message carries once, whatever its shape. */
+static void check_common_fields(const char *msg)
+{
+    static const char *const once[6] = {"Date", "From", "To", "Subject", "Message-ID",
+                                        "Content-Type"};
+    const char *raw = NULL;
+    size_t raw_len = 0, i;
+    char *v;
+    for (i = 0; i < 6; i++)
+        if (!CHECK(field_count(msg, once[i]) == 1)) note("not exactly once:", once[i]);
+    /* RFC 2045 4: exactly this line, once. */
+    CHECK(field_count(msg, "MIME-Version") == 1);
+    v = header_get(msg, header_block_end(msg), "MIME-Version", &raw, &raw_len);
+    if (!CHECK(v && raw_len == 19 && memcmp(raw, "MIME-Version: 1.0\r\n", 19) == 0))
+        note("MIME-Version field:", v);
+    free(v);
+    CHECK(field_count(msg, "Bcc") == 0);
+}
+
+static void test_required_headers(void)
+{
+    static const unsigned char bin[5] = {0, 1, 0xFE, 0xFF, '\n'};
+    /* 交易信号：买入 rb2405 (UTF-8) */
+    static const char cn[] = "\xE4\xBA\xA4\xE6\x98\x93\xE4\xBF\xA1\xE5\x8F\xB7\xEF\xBC\x9A"
+                             "\xE4\xB9\xB0\xE5\x85\xA5 rb2405\n";
+    static const char *const non_ascii[2] = {"caf\xC3\xA9 au lait\n", cn};
+    smtpmail_attachment att;
+    smtpmail_message m;
+    smtpmail_error err;
+    sink s = {0}, dec = {0}, want = {0};
+    civil c;
+    part pt;
+    char *v, *w, *b;
+    size_t i, n;
+    int k;
+
+    /* The reference calendar first, on dates known for certain. */
+    c = civil_count(1700000000);
+    CHECK(c.wday == 2 && c.mday == 14 && c.mon == 10 && c.year == 2023 && c.hour == 22 &&
+          c.min == 13 && c.sec == 20); /* Tue, 14 Nov 2023 22:13:20 UTC */
+    c = civil_count(951782400);
+    CHECK(c.wday == 2 && c.mday == 29 && c.mon == 1 && c.year == 2000 && c.hour == 0);
+    c = civil_count(0);
+    CHECK(c.wday == 4 && c.mday == 1 && c.mon == 0 && c.year == 1970);
+
+    /* Date: clock values 37 days and 3671 s apart meet every month and
+       weekday at +0000; leap days; a century that is not a leap year; one
+       east and one west of Greenwich. */
+    for (k = 0; k < 40; k++) check_date(1600000000 + (int64_t)k * (37 * 86400 + 3671), 0);
+    check_date(951827696, 0);   /* 29 Feb 2000 */
+    check_date(1709208000, 0);  /* 29 Feb 2024 */
+    check_date(4107542399, 0);  /* 28 Feb 2100, a Sunday; 1 Mar follows */
+    check_date(4107542400, 0);
+    check_date(1700000000, 480);
+    check_date(1700000000, -300);
+
+    /* Text only, short ASCII: text/plain; charset=utf-8, 7bit. */
+    m = base_msg();
+    m.from.addr = "bot@alerts.example.org";
+    CHECK(render(&m, &s, &err) == SMTPMAIL_OK);
+    check_common_fields(s.data);
+    v = top_header(s.data, "Content-Type");
+    CHECK(ct_is(v, "text/plain"));
+    w = ct_param(v, "charset");
+    if (!CHECK(is_utf8_charset(w))) note("Content-Type:", v);
+    free(v), free(w);
+    CHECK(field_count(s.data, "Content-Transfer-Encoding") == 1);
+    CHECK_STR((v = top_header(s.data, "Content-Transfer-Encoding")), "7bit");
+    free(v);
+
+    /* Message-ID: <32 hex digits @ the sender's domain>, new each time. */
+    v = top_header(s.data, "Message-ID");
+    n = v ? strlen(v) : 0;
+    if (CHECK(n == 1 + 32 + 1 + strlen("alerts.example.org") + 1)) {
+        CHECK(v[0] == '<' && v[33] == '@' && strcmp(v + 34, "alerts.example.org>") == 0);
+        for (i = 1; i <= 32; i++)
+            if (!CHECK(hex_val(v[i]) >= 0 || (v[i] >= 'a' && v[i] <= 'f'))) break;
+    } else {
+        note("Message-ID:", v);
+    }
+    {
+        sink s2 = {0};
+        char *v2;
+        CHECK(smtpmail_message_write(&m, NULL, sink_write, &s2, &err) == SMTPMAIL_OK);
+        sink_put(&s2, "", 0);
+        v2 = top_header(s2.data, "Message-ID");
+        CHECK(v && v2 && strcmp(v, v2) != 0 && strlen(v2) == n);
+        free(v2);
+        sink_free(&s2);
+    }
+    free(v);
+
+    /* Text only, not ASCII: quoted-printable or base64, utf-8, and the body
+       decodes to the text. */
+    for (i = 0; i < 2; i++) {
+        m = base_msg();
+        m.text = non_ascii[i];
+        CHECK(render(&m, &s, &err) == SMTPMAIL_OK);
+        check_common_fields(s.data);
+        v = top_header(s.data, "Content-Type");
+        w = ct_param(v, "charset");
+        CHECK(ct_is(v, "text/plain") && is_utf8_charset(w));
+        free(v), free(w);
+        v = top_header(s.data, "Content-Transfer-Encoding");
+        if (!CHECK(v && (strcmp(v, "quoted-printable") == 0 || strcmp(v, "base64") == 0)))
+            note("Content-Transfer-Encoding for non-ASCII text:", v);
+        free(v);
+        pt.hdr = s.data;
+        pt.body = header_block_end(s.data) + 2;
+        pt.body_len = strlen(pt.body);
+        normalise(non_ascii[i], strlen(non_ascii[i]), &want);
+        CHECK(part_decode(&pt, &dec) && same(&dec, &want));
+    }
+
+    /* Text and HTML: multipart/alternative with a boundary that delimits
+       both parts, each utf-8 text, 7bit here; the multipart itself 7bit or
+       unlabelled (RFC 2045 6.4). */
+    m = base_msg();
+    m.html = "<p>hello</p>";
+    CHECK(render(&m, &s, &err) == SMTPMAIL_OK);
+    check_common_fields(s.data);
+    v = top_header(s.data, "Content-Type");
+    b = ct_param(v, "boundary");
+    if (!CHECK(ct_is(v, "multipart/alternative") && boundary_ok(s.data, b))) note("Content-Type:", v);
+    free(v), free(b);
+    v = top_header(s.data, "Content-Transfer-Encoding");
+    CHECK(!v || strcmp(v, "7bit") == 0);
+    free(v);
+    for (k = 0; k < 2; k++) {
+        if (!CHECK(find_part(s.data, k ? "Content-Type: text/html" : "Content-Type: text/plain",
+                             &pt)))
+            continue;
+        v = part_header(&pt, "Content-Type");
+        w = ct_param(v, "charset");
+        CHECK(is_utf8_charset(w));
+        free(v), free(w);
+        CHECK_STR((v = part_header(&pt, "Content-Transfer-Encoding")), "7bit");
+        free(v);
+    }
+
+    /* An attachment: multipart/mixed with a boundary; binary bytes base64. */
+    memset(&att, 0, sizeof att);
+    att.data = bin, att.data_len = sizeof bin, att.filename = "fills.bin";
+    att.content_type = "application/octet-stream";
+    m = base_msg();
+    m.attachments = &att, m.attachment_count = 1;
+    CHECK(render(&m, &s, &err) == SMTPMAIL_OK);
+    check_common_fields(s.data);
+    v = top_header(s.data, "Content-Type");
+    b = ct_param(v, "boundary");
+    if (!CHECK(ct_is(v, "multipart/mixed") && boundary_ok(s.data, b))) note("Content-Type:", v);
+    free(v), free(b);
+    v = top_header(s.data, "Content-Transfer-Encoding");
+    CHECK(!v || strcmp(v, "7bit") == 0);
+    free(v);
+    if (CHECK(find_part(s.data, "Content-Type: application/octet-stream", &pt))) {
+        CHECK_STR((v = part_header(&pt, "Content-Transfer-Encoding")), "base64");
+        free(v);
+        CHECK(part_decode(&pt, &dec) && dec.len == sizeof bin && memcmp(dec.data, bin, 5) == 0);
+    }
+    sink_free(&s), sink_free(&dec), sink_free(&want);
+}
+
 static void test_allocator(void)
 {
     static const char data[] = "in memory attachment";
@@ -2128,6 +2495,7 @@ static const test_case k_tests[] = {
     T(mime_shapes),
     T(date),
     T(message_id),
+    T(required_headers),
     T(allocator),
     T(render_buffer),
     T(write_failure),
