@@ -1,4 +1,4 @@
-/* smtpmail.h - v0.3.0 - send e-mail from C: a streaming MIME builder and an
+/* smtpmail.h - v0.4.0 - send e-mail from C: a streaming MIME builder and an
    SMTP client over mbedTLS (implicit TLS or STARTTLS, AUTH, bounded time).
    One file; needs libc, and mbedTLS for TLS. Licence (MIT or public
    domain): end of file.
@@ -276,9 +276,9 @@ SECURITY NOTES
 #define SMTPMAIL_H
 
 #define SMTPMAIL_VERSION_MAJOR 0
-#define SMTPMAIL_VERSION_MINOR 3
+#define SMTPMAIL_VERSION_MINOR 4
 #define SMTPMAIL_VERSION_PATCH 0
-#define SMTPMAIL_VERSION_STRING "0.3.0"
+#define SMTPMAIL_VERSION_STRING "0.4.0"
 
 #include <stddef.h>
 #include <stdint.h>
