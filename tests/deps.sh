@@ -19,6 +19,8 @@ need openssl openssl
 # The real-server tests run Debian's aiosmtpd under that python3.
 /usr/bin/python3 -c 'import aiosmtpd' >/dev/null 2>&1 || missing="$missing python3-aiosmtpd"
 [ -f /usr/include/mbedtls/ssl.h ] || missing="$missing libmbedtls-dev"
+# The man page's lint (tests/tool.sh): mandoc, else groff.
+command -v mandoc >/dev/null 2>&1 || command -v groff >/dev/null 2>&1 || missing="$missing mandoc"
 
 # libFuzzer's runtime for the fuzz targets: clang alone (no recommends)
 # lacks it. A tiny link test says whether it is there.
