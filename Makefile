@@ -212,7 +212,7 @@ mbedtls3-mingw:
 # test or CI: the figures are not assertions.
 #   make bench [BENCH_ARGS="--runs 1"]
 BENCH_BINS := $(BUILD)/bench/heap $(BUILD)/bench/tput $(BUILD)/bench/impl-full.o \
-              $(BUILD)/bench/impl-notls.o
+              $(BUILD)/bench/impl-notls.o $(BUILD)/bench/quick-start-gc
 .PHONY: bench bench-deps
 
 $(BUILD)/bench:
@@ -227,6 +227,11 @@ $(BUILD)/bench/impl-full.o: tests/link_impl.c smtpmail.h | $(BUILD)/bench
 
 $(BUILD)/bench/impl-notls.o: tests/link_impl.c smtpmail.h | $(BUILD)/bench
 	$(CC) $(STD) -Os -DSMTPMAIL_NO_TLS -I. -c $< -o $@
+
+# What a program that sends alerts carries: the QUICK START, -Os, linked
+# with unused functions dropped (bench.py sums its smtpmail functions).
+$(BUILD)/bench/quick-start-gc: $(BUILD)/quick_start.c | $(BUILD)/bench
+	$(CC) $(STD) -Os -ffunction-sections -fdata-sections -I. $< -o $@ -Wl,--gc-sections $(TLS_LIBS)
 
 bench-deps:
 	@sh tests/bench/deps.sh

@@ -4662,14 +4662,20 @@ static smtpmail_result smtpmail__connect(smtpmail_session *s, smtpmail_error *er
 /* Where a transaction's message comes from: the builder (msg), bytes the
    caller rendered (data), or len bytes from a reader (a file). `name`
    names the caller's bytes in errors. */
-typedef struct smtpmail__source {
+typedef struct smtpmail__source smtpmail__source;
+struct smtpmail__source {
+    /* Writes the message into o: smtpmail__emit_message or
+       smtpmail__emit_bytes (a pointer, so that a program that never sends
+       bytes of its own does not link that code). */
+    smtpmail_result (*emit)(smtpmail_session *s, const smtpmail__source *src, smtpmail__out *o,
+                            smtpmail_error *err);
     const smtpmail_message *msg;
     const unsigned char *data;
     smtpmail_read_fn read;
     void *read_user_data;
     size_t len;
     const char *name;
-} smtpmail__source;
+};
 
 /* The envelope: a message's from and to, cc, bcc; or the caller's. */
 typedef struct smtpmail__env {
@@ -4697,18 +4703,23 @@ static const char *smtpmail__env_rcpt(const smtpmail__env *e, size_t i, char *fi
     return lists[j][i].addr;
 }
 
-/* The message's bytes into o: rendered, or the caller's as they are
-   (checked on the way, so a bad line is refused, never sent). */
-static smtpmail_result smtpmail__source_emit(smtpmail_session *s, const smtpmail__source *src, smtpmail__out *o,
-                                             smtpmail_error *err)
+/* The message, rendered into o. */
+static smtpmail_result smtpmail__emit_message(smtpmail_session *s, const smtpmail__source *src, smtpmail__out *o,
+                                              smtpmail_error *err)
+{
+    o->rnd = s->rnd + s->rnd_pos; /* the same for a trial and a stream */
+    return smtpmail__render(src->msg, s->cfg.hooks, o, err);
+}
+
+/* The caller's bytes into o as they are, checked on the way (a bad line
+   is refused, never sent): from memory, or len bytes from a reader. */
+static smtpmail_result smtpmail__emit_bytes(smtpmail_session *s, const smtpmail__source *src, smtpmail__out *o,
+                                            smtpmail_error *err)
 {
     unsigned char chunk[1024];
     size_t left = src->len, got;
+    SMTPMAIL__UNUSED(s);
     o->err = err;
-    if (src->msg) {
-        o->rnd = s->rnd + s->rnd_pos; /* the same for a trial and a stream */
-        return smtpmail__render(src->msg, s->cfg.hooks, o, err);
-    }
     o->source = src->name;
     if (src->data) smtpmail__out_put(o, src->data, src->len);
     while (!src->data && left > 0 && o->result == 0) {
@@ -4795,11 +4806,10 @@ typedef struct smtpmail__answers {
     smtpmail__reply mail, data, end;
     size_t rcpt_read, rcpt_accepted;
     smtpmail__reply first_bad;  /* the first refused recipient's reply ... */
-    char bad_field[64];         /* ... its field ... */
-    char bad_addr[SMTPMAIL__ADDR_MAX + 1]; /* ... and address */
+    size_t bad_rcpt;            /* ... and which one */
     smtpmail__reply closing;    /* the first 421 (RFC 5321 3.8) ... */
     smtpmail_stage closing_stage; /* ... to which command ... */
-    char closing_who[SMTPMAIL__ADDR_MAX + 1]; /* ... and recipient */
+    size_t closing_rcpt;        /* ... and recipient (1-based; 0 none) */
     int started;                /* MAIL was written */
     smtpmail_stage verdict;     /* what the judge refused: MAIL, RCPT, DATA, END_OF_DATA */
 } smtpmail__answers;
@@ -4824,7 +4834,7 @@ static smtpmail_result smtpmail__plan_make(smtpmail_session *s, const smtpmail__
         o.buf = SMTPMAIL__MSG(s);
         o.cap = SMTPMAIL_SEND_BUFFER;
         o.err = err;
-        r = smtpmail__source_emit(s, src, &o, err);
+        r = src->emit(s, src, &o, err);
         if (r == SMTPMAIL_OK) p->rendered = 1, p->msg_len = o.total;
         else if (r != SMTPMAIL_ERR_BUFFER_TOO_SMALL) return r;
     }
@@ -4909,7 +4919,7 @@ static smtpmail_result smtpmail__send_body(smtpmail_session *s, const smtpmail__
         o.write = smtpmail__dot_write;
         o.user_data = &dot;
         o.err = err;
-        r = smtpmail__source_emit(s, src, &o, err);
+        r = src->emit(s, src, &o, err);
         if (r == SMTPMAIL_OK) r = (smtpmail_result)smtpmail__out_flush(&o);
         if (r != SMTPMAIL_OK && dot.result == 0) {
             s->link = SMTPMAIL__LINK_LOST;
@@ -4981,31 +4991,28 @@ static smtpmail_result smtpmail__take(smtpmail_session *s, unsigned what, size_t
     smtpmail__reply rep, *into = &rep;
     smtpmail_stage stage = smtpmail__stage_of(what);
     char field[64];
-    const char *addr = NULL;
     smtpmail_result r;
     if (what == SMTPMAIL__SEND_QUIT) return SMTPMAIL_OK;
     if (what == SMTPMAIL__SEND_MAIL) into = &a->mail;
     else if (what == SMTPMAIL__SEND_DATA) into = &a->data;
     else if (what != SMTPMAIL__SEND_RCPT) into = &a->end;
-    if ((r = smtpmail__read_reply(s, err, stage, into, 0)) != SMTPMAIL_OK)
-        return a->closing.code ? smtpmail__reply_fail(err, a->closing_stage, &a->closing,
-                                                      a->closing_who[0] ? a->closing_who : NULL)
-                               : r;
+    if ((r = smtpmail__read_reply(s, err, stage, into, 0)) != SMTPMAIL_OK) {
+        if (!a->closing.code) return r;
+        return smtpmail__reply_fail(err, a->closing_stage, &a->closing,
+                                    a->closing_rcpt ? smtpmail__env_rcpt(env, a->closing_rcpt - 1, field, sizeof field)
+                                                    : NULL);
+    }
     if (what == SMTPMAIL__SEND_RCPT) {
-        addr = smtpmail__env_rcpt(env, rcpt, field, sizeof field);
-        if (s->cfg.on_recipient) s->cfg.on_recipient(addr, rep.code, rep.text, s->cfg.user_data);
+        if (s->cfg.on_recipient)
+            s->cfg.on_recipient(smtpmail__env_rcpt(env, rcpt, field, sizeof field), rep.code, rep.text,
+                                s->cfg.user_data);
         a->rcpt_read++;
-        if (rep.code >= 200 && rep.code <= 299) {
-            a->rcpt_accepted++;
-        } else if (!a->first_bad.code) {
-            a->first_bad = rep;
-            smtpmail__copy(a->bad_field, sizeof a->bad_field, field);
-            smtpmail__copy(a->bad_addr, sizeof a->bad_addr, addr);
-        }
+        if (rep.code >= 200 && rep.code <= 299) a->rcpt_accepted++;
+        else if (!a->first_bad.code) a->first_bad = rep, a->bad_rcpt = rcpt;
     }
     if (into->code == 421 && !a->closing.code) {
         a->closing = *into, a->closing_stage = stage;
-        smtpmail__copy(a->closing_who, sizeof a->closing_who, addr ? addr : "");
+        if (what == SMTPMAIL__SEND_RCPT) a->closing_rcpt = rcpt + 1;
     }
     return SMTPMAIL_OK;
 }
@@ -5016,12 +5023,14 @@ static smtpmail_result smtpmail__judge(const smtpmail_session *s, const smtpmail
                                        smtpmail__answers *a, smtpmail_error *err)
 {
     smtpmail_result r;
+    char field[64];
     if (a->mail.code && (a->mail.code < 200 || a->mail.code > 299))
         return smtpmail__reply_fail(err, a->verdict = SMTPMAIL_STAGE_MAIL, &a->mail, NULL);
     if (a->rcpt_read == env->n_rcpt &&
         (a->rcpt_accepted == 0 || (a->first_bad.code && !s->cfg.allow_partial_recipients))) {
-        r = smtpmail__reply_fail(err, a->verdict = SMTPMAIL_STAGE_RCPT, &a->first_bad, a->bad_addr);
-        if (err) smtpmail__copy(err->field, sizeof err->field, a->bad_field);
+        r = smtpmail__reply_fail(err, a->verdict = SMTPMAIL_STAGE_RCPT, &a->first_bad,
+                                 smtpmail__env_rcpt(env, a->bad_rcpt, field, sizeof field));
+        if (err) smtpmail__copy(err->field, sizeof err->field, field);
         return r;
     }
     if (a->data.code && a->data.code != 354)
@@ -5269,6 +5278,7 @@ static void smtpmail__source_of_message(smtpmail__env *env, smtpmail__source *sr
 {
     smtpmail__env_of_message(env, m);
     memset(src, 0, sizeof *src);
+    src->emit = smtpmail__emit_message;
     src->msg = m;
 }
 
@@ -5517,6 +5527,7 @@ SMTPMAIL_API smtpmail_result smtpmail_session_send_raw(smtpmail_session *s, cons
     env.from = envelope->from;
     env.n_rcpt = envelope->rcpt_count;
     memset(&src, 0, sizeof src);
+    src.emit = smtpmail__emit_bytes;
     src.data = (const unsigned char *)(data ? data : "");
     src.len = len;
     src.name = "data";
@@ -5524,7 +5535,7 @@ SMTPMAIL_API smtpmail_result smtpmail_session_send_raw(smtpmail_session *s, cons
     memset(&o, 0, sizeof o);
     o.direct = 1;
     o.err = err;
-    if ((r = smtpmail__source_emit(s, &src, &o, err)) != SMTPMAIL_OK) return r;
+    if ((r = smtpmail__emit_bytes(s, &src, &o, err)) != SMTPMAIL_OK) return r;
     return smtpmail__session_deliver(s, &env, &src, err);
 }
 
@@ -6032,6 +6043,7 @@ static smtpmail_result smtpmail__send_item(smtpmail_outbox *b, smtpmail__item *i
     if ((r = smtpmail__check(&m, err)) != SMTPMAIL_OK) return r;
     smtpmail__env_of_message(&env, &m);
     memset(&src, 0, sizeof src);
+    src.emit = smtpmail__emit_bytes;
     src.len = it->raw_len;
     if (it->path) {
         if (!(f = smtpmail__fopen(it->path, "rb")) || fseek(f, (long)it->raw_off, SEEK_SET) != 0) {

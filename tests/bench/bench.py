@@ -463,6 +463,13 @@ def fig_size(t, args):
     if sec:
         t.add("code size, .text section only, full", "KiB", sec / KIB, [],
               goal="< 32", fmt="%.1f", met=sec < 32 * 1024)
+    linked = os.path.join(args.build, "bench", "quick-start-gc")
+    if os.path.exists(linked):
+        own = sum(int(parts[1]) for parts in (
+            line.split() for line in cmd_out(["nm", "-S", "-t", "d", linked]).splitlines())
+            if len(parts) == 4 and parts[2] in "tTrR" and parts[3].startswith("smtpmail_"))
+        t.add("code size, QUICK START linked, --gc-sections: smtpmail's", "KiB", own / KIB, [],
+              fmt="%.1f")
     t.notes.append("size: " + " | ".join(
         " ".join(line.split())
         for line in cmd_out(["size", full, notls]).strip().splitlines()))
